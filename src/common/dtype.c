@@ -1,0 +1,225 @@
+#include "dtype.h"
+
+#include <math.h>
+#include <string.h>
+
+static const struct {
+    const char *name, *cl, *sfx, *npy;
+    size_t size;
+    dtype_kind kind;
+} info[DAMO_NUM_DTYPES] = {
+    [DAMO_BOOL] = {"bool", "uchar", "b", "b1", 1, KIND_BOOL},
+    [DAMO_INT8] = {"int8", "char", "i8", "i1", 1, KIND_INT},
+    [DAMO_INT16] = {"int16", "short", "i16", "i2", 2, KIND_INT},
+    [DAMO_INT32] = {"int32", "int", "i32", "i4", 4, KIND_INT},
+    [DAMO_INT64] = {"int64", "long", "i64", "i8", 8, KIND_INT},
+    [DAMO_UINT8] = {"uint8", "uchar", "u8", "u1", 1, KIND_UINT},
+    [DAMO_UINT16] = {"uint16", "ushort", "u16", "u2", 2, KIND_UINT},
+    [DAMO_UINT32] = {"uint32", "uint", "u32", "u4", 4, KIND_UINT},
+    [DAMO_UINT64] = {"uint64", "ulong", "u64", "u8", 8, KIND_UINT},
+    [DAMO_FLOAT32] = {"float32", "float", "f32", "f4", 4, KIND_FLOAT},
+    [DAMO_FLOAT64] = {"float64", "double", "f64", "f8", 8, KIND_FLOAT},
+};
+
+int dtype_valid(damo_dtype t) { return (unsigned)t < DAMO_NUM_DTYPES; }
+const char *damo_dtype_name(damo_dtype t) { return dtype_valid(t) ? info[t].name : "?"; }
+size_t damo_dtype_size(damo_dtype t) { return dtype_valid(t) ? info[t].size : 0; }
+dtype_kind dtype_kind_of(damo_dtype t) { return info[t].kind; }
+const char *dtype_cl_name(damo_dtype t) { return info[t].cl; }
+const char *dtype_suffix(damo_dtype t) { return info[t].sfx; }
+const char *dtype_npy_descr(damo_dtype t) { return info[t].npy; }
+
+static damo_dtype int_of_size(size_t size, int is_signed)
+{
+    switch (size) {
+    case 1: return is_signed ? DAMO_INT8 : DAMO_UINT8;
+    case 2: return is_signed ? DAMO_INT16 : DAMO_UINT16;
+    case 4: return is_signed ? DAMO_INT32 : DAMO_UINT32;
+    default: return is_signed ? DAMO_INT64 : DAMO_UINT64;
+    }
+}
+
+/* Smallest float that holds every value of an integer of this size. */
+static damo_dtype float_for_int(size_t size) { return size <= 2 ? DAMO_FLOAT32 : DAMO_FLOAT64; }
+
+damo_dtype damo_dtype_promote(damo_dtype a, damo_dtype b)
+{
+    if (a == b)
+        return a;
+    dtype_kind ka = info[a].kind, kb = info[b].kind;
+    size_t sa = info[a].size, sb = info[b].size;
+    if (ka == KIND_BOOL)
+        return b;
+    if (kb == KIND_BOOL)
+        return a;
+    if (ka == KIND_FLOAT && kb == KIND_FLOAT)
+        return sa >= sb ? a : b;
+    if (ka == KIND_FLOAT || kb == KIND_FLOAT) {
+        damo_dtype f = ka == KIND_FLOAT ? a : b;
+        size_t isz = ka == KIND_FLOAT ? sb : sa;
+        damo_dtype need = float_for_int(isz);
+        return info[need].size > info[f].size ? need : f;
+    }
+    if (ka == kb)
+        return sa >= sb ? a : b;
+    /* signed with unsigned: the signed type must be wider than the unsigned */
+    size_t ss = ka == KIND_INT ? sa : sb, us = ka == KIND_UINT ? sa : sb;
+    if (ss > us)
+        return ka == KIND_INT ? a : b;
+    if (us < 8)
+        return int_of_size(us * 2, 1);
+    return DAMO_FLOAT64;
+}
+
+damo_dtype dtype_to_float(damo_dtype t)
+{
+    if (info[t].kind == KIND_FLOAT)
+        return t;
+    return float_for_int(info[t].size);
+}
+
+int dtype_can_cast_safely(damo_dtype from, damo_dtype to)
+{
+    return damo_dtype_promote(from, to) == to;
+}
+
+damo_dtype dtype_promote_weak(damo_dtype strong, weak_kind weak)
+{
+    dtype_kind k = info[strong].kind;
+    if (weak == WEAK_FLOAT)
+        return k == KIND_FLOAT ? strong : DAMO_FLOAT64;
+    if (weak == WEAK_INT)
+        return k == KIND_BOOL ? DAMO_INT64 : strong;
+    return strong;
+}
+
+damo_dtype dtype_of_weak(weak_kind weak) { return weak == WEAK_FLOAT ? DAMO_FLOAT64 : DAMO_INT64; }
+
+hval hval_load(damo_dtype t, const void *base, int64_t i)
+{
+    hval v;
+    switch (t) {
+    case DAMO_BOOL: v.u = ((const uint8_t *)base)[i] != 0; break;
+    case DAMO_INT8: v.i = ((const int8_t *)base)[i]; break;
+    case DAMO_INT16: v.i = ((const int16_t *)base)[i]; break;
+    case DAMO_INT32: v.i = ((const int32_t *)base)[i]; break;
+    case DAMO_INT64: v.i = ((const int64_t *)base)[i]; break;
+    case DAMO_UINT8: v.u = ((const uint8_t *)base)[i]; break;
+    case DAMO_UINT16: v.u = ((const uint16_t *)base)[i]; break;
+    case DAMO_UINT32: v.u = ((const uint32_t *)base)[i]; break;
+    case DAMO_UINT64: v.u = ((const uint64_t *)base)[i]; break;
+    case DAMO_FLOAT32: v.f32 = ((const float *)base)[i]; break;
+    default: v.f64 = ((const double *)base)[i]; break;
+    }
+    return v;
+}
+
+void hval_store(damo_dtype t, void *base, int64_t i, hval v)
+{
+    switch (t) {
+    case DAMO_BOOL: ((uint8_t *)base)[i] = v.u != 0; break;
+    case DAMO_INT8: ((int8_t *)base)[i] = (int8_t)v.i; break;
+    case DAMO_INT16: ((int16_t *)base)[i] = (int16_t)v.i; break;
+    case DAMO_INT32: ((int32_t *)base)[i] = (int32_t)v.i; break;
+    case DAMO_INT64: ((int64_t *)base)[i] = v.i; break;
+    case DAMO_UINT8: ((uint8_t *)base)[i] = (uint8_t)v.u; break;
+    case DAMO_UINT16: ((uint16_t *)base)[i] = (uint16_t)v.u; break;
+    case DAMO_UINT32: ((uint32_t *)base)[i] = (uint32_t)v.u; break;
+    case DAMO_UINT64: ((uint64_t *)base)[i] = v.u; break;
+    case DAMO_FLOAT32: ((float *)base)[i] = v.f32; break;
+    default: ((double *)base)[i] = v.f64; break;
+    }
+}
+
+/* Integer bounds of a dtype, as doubles, for saturating float conversion. */
+static void int_bounds(damo_dtype t, double *lo, double *hi)
+{
+    size_t bits = info[t].size * 8;
+    if (info[t].kind == KIND_UINT) {
+        *lo = 0;
+        *hi = ldexp(1.0, (int)bits) - 1;
+    } else {
+        *lo = -ldexp(1.0, (int)bits - 1);
+        *hi = ldexp(1.0, (int)bits - 1) - 1;
+    }
+}
+
+/* Wraps an integer held in 64 bits to the width and signedness of t. */
+static hval wrap_int(damo_dtype t, uint64_t bits)
+{
+    hval v;
+    switch (t) {
+    case DAMO_INT8: v.i = (int8_t)bits; break;
+    case DAMO_INT16: v.i = (int16_t)bits; break;
+    case DAMO_INT32: v.i = (int32_t)bits; break;
+    case DAMO_INT64: v.i = (int64_t)bits; break;
+    case DAMO_UINT8: v.u = (uint8_t)bits; break;
+    case DAMO_UINT16: v.u = (uint16_t)bits; break;
+    case DAMO_UINT32: v.u = (uint32_t)bits; break;
+    default: v.u = bits; break;
+    }
+    return v;
+}
+
+hval hval_convert(damo_dtype from, damo_dtype to, hval v)
+{
+    dtype_kind kf = info[from].kind, kt = info[to].kind;
+    hval r;
+    if (kt == KIND_BOOL) {
+        if (kf == KIND_FLOAT)
+            r.u = (from == DAMO_FLOAT32 ? v.f32 != 0 : v.f64 != 0);
+        else
+            r.u = v.u != 0;
+        return r;
+    }
+    if (kf == KIND_FLOAT) {
+        double d = from == DAMO_FLOAT32 ? (double)v.f32 : v.f64;
+        if (kt == KIND_FLOAT) {
+            if (to == DAMO_FLOAT32)
+                r.f32 = (float)d;
+            else
+                r.f64 = d;
+            return r;
+        }
+        /* OpenCL's convert_<int>_sat: truncate, saturate, NaN -> 0.
+         * Comparing against the bounds as doubles is exact where it matters:
+         * 2^63 and 2^64 are doubles, and every smaller bound is exact. */
+        double lo, hi;
+        int_bounds(to, &lo, &hi);
+        double t = isnan(d) ? 0.0 : trunc(d);
+        unsigned bits = (unsigned)info[to].size * 8;
+        if (kt == KIND_UINT) {
+            uint64_t max = UINT64_MAX >> (64 - bits);
+            r.u = t <= 0 ? 0 : t >= hi ? max : (uint64_t)t;
+        } else {
+            int64_t max = (int64_t)(UINT64_MAX >> (65 - bits));
+            r.i = t <= lo ? -max - 1 : t >= hi ? max : (int64_t)t;
+        }
+        return r;
+    }
+    /* from an integer or bool (bool is held in .u as 0/1) */
+    if (kt == KIND_FLOAT) {
+        if (kf == KIND_INT) {
+            if (to == DAMO_FLOAT32)
+                r.f32 = (float)v.i;
+            else
+                r.f64 = (double)v.i;
+        } else {
+            if (to == DAMO_FLOAT32)
+                r.f32 = (float)v.u;
+            else
+                r.f64 = (double)v.u;
+        }
+        return r;
+    }
+    return wrap_int(to, v.u);
+}
+
+double hval_to_double(damo_dtype t, hval v) { return hval_convert(t, DAMO_FLOAT64, v).f64; }
+
+hval hval_from_double(damo_dtype t, double d)
+{
+    hval v;
+    v.f64 = d;
+    return hval_convert(DAMO_FLOAT64, t, v);
+}

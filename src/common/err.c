@@ -1,0 +1,64 @@
+#include "err.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+damo_status err_set(damo_err *e, damo_status code, const char *fmt, ...)
+{
+    if (!e)
+        return code;
+    e->code = code;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+void err_prefix(damo_err *e, const char *fmt, ...)
+{
+    if (!e)
+        return;
+    char prefix[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(prefix, sizeof prefix, fmt, ap);
+    va_end(ap);
+    size_t pl = strlen(prefix), ml = strlen(e->msg);
+    if (pl + ml + 1 > sizeof e->msg)
+        ml = sizeof e->msg - pl - 1;
+    memmove(e->msg + pl, e->msg, ml);
+    memcpy(e->msg, prefix, pl);
+    e->msg[pl + ml] = '\0';
+}
+
+void err_clear(damo_err *e)
+{
+    if (!e)
+        return;
+    e->code = DAMO_OK;
+    e->msg[0] = '\0';
+}
+
+damo_status err_copy(damo_err *dst, const damo_err *src)
+{
+    if (dst && src && dst != src) {
+        dst->code = src->code;
+        memcpy(dst->msg, src->msg, sizeof dst->msg);
+    }
+    return src ? src->code : DAMO_OK;
+}
+
+const char *damo_status_name(damo_status s)
+{
+    static const char *const names[] = {
+        "DAMO_OK", "DAMO_ERR_INVALID", "DAMO_ERR_NOMEM", "DAMO_ERR_TYPE",
+        "DAMO_ERR_SHAPE", "DAMO_ERR_NAME", "DAMO_ERR_NO_DEVICE",
+        "DAMO_ERR_UNSUPPORTED", "DAMO_ERR_BUILD", "DAMO_ERR_DEVICE",
+        "DAMO_ERR_IO", "DAMO_ERR_FORMAT",
+    };
+    if ((unsigned)s < sizeof names / sizeof names[0])
+        return names[s];
+    return "DAMO_ERR_UNKNOWN";
+}

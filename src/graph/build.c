@@ -1,0 +1,227 @@
+/* Public graph builders: input constructors, literals and elementwise ops.
+ * A NULL input yields NULL without a new message, so that the first error
+ * of a chained expression is the one reported. */
+#include <ctype.h>
+#include <stdarg.h>
+#include <string.h>
+
+#include "graph.h"
+
+damo_var *damo_tensor(damo_graph *g, damo_dtype dtype, int ndim, const int64_t *shape,
+                      const char *name)
+{
+    if (!g)
+        return NULL;
+    if (!dtype_valid(dtype)) {
+        err_set(&g->err, DAMO_ERR_TYPE, "tensor %s: invalid dtype %d", name ? name : "", dtype);
+        return NULL;
+    }
+    if (ndim < 0 || ndim > DAMO_MAX_DIMS) {
+        err_set(&g->err, DAMO_ERR_SHAPE, "tensor %s: ndim %d is outside 0..%d", name ? name : "",
+                ndim, DAMO_MAX_DIMS);
+        return NULL;
+    }
+    gtype t = {dtype, ndim, {0}};
+    for (int d = 0; d < ndim; d++) {
+        int64_t s = shape ? shape[d] : DAMO_DIM_UNKNOWN;
+        if (s < 0 && s != DAMO_DIM_UNKNOWN) {
+            err_set(&g->err, DAMO_ERR_SHAPE, "tensor %s: dimension %d has negative size %lld",
+                    name ? name : "", d, (long long)s);
+            return NULL;
+        }
+        t.shape[d] = s;
+    }
+    return graph_add_var(g, VAR_INPUT, &t, name);
+}
+
+/* Splits "a, b c" into names and creates one variable per name; the
+ * variadic arguments are the `damo_var **` outputs. */
+static damo_status make_many(damo_graph *g, damo_dtype dtype, int ndim, const char *names,
+                             va_list ap)
+{
+    if (!g || !names)
+        return g ? err_set(&g->err, DAMO_ERR_INVALID, "names is NULL") : DAMO_ERR_INVALID;
+    damo_status st = DAMO_OK;
+    const char *p = names;
+    for (;;) {
+        while (*p == ',' || isspace((unsigned char)*p))
+            p++;
+        if (!*p)
+            break;
+        const char *start = p;
+        while (*p && *p != ',' && !isspace((unsigned char)*p))
+            p++;
+        char name[256];
+        size_t len = (size_t)(p - start) < sizeof name - 1 ? (size_t)(p - start) : sizeof name - 1;
+        memcpy(name, start, len);
+        name[len] = '\0';
+        damo_var **out = va_arg(ap, damo_var **);
+        *out = st == DAMO_OK ? damo_tensor(g, dtype, ndim, NULL, name) : NULL;
+        if (!*out && st == DAMO_OK)
+            st = g->err.code ? g->err.code : DAMO_ERR_NOMEM;
+    }
+    return st;
+}
+
+#define DEFINE_CONSTRUCTORS(p, DT)                                                        \
+    damo_var *damo_##p##scalar(damo_graph *g, const char *n) { return damo_tensor(g, DT, 0, NULL, n); } \
+    damo_var *damo_##p##vector(damo_graph *g, const char *n) { return damo_tensor(g, DT, 1, NULL, n); } \
+    damo_var *damo_##p##matrix(damo_graph *g, const char *n) { return damo_tensor(g, DT, 2, NULL, n); } \
+    damo_var *damo_##p##tensor3(damo_graph *g, const char *n) { return damo_tensor(g, DT, 3, NULL, n); } \
+    damo_var *damo_##p##tensor4(damo_graph *g, const char *n) { return damo_tensor(g, DT, 4, NULL, n); } \
+    damo_status damo_##p##scalars(damo_graph *g, const char *names, ...)                 \
+    {                                                                                     \
+        va_list ap;                                                                       \
+        va_start(ap, names);                                                              \
+        damo_status st = make_many(g, DT, 0, names, ap);                                  \
+        va_end(ap);                                                                       \
+        return st;                                                                        \
+    }                                                                                     \
+    damo_status damo_##p##vectors(damo_graph *g, const char *names, ...)                 \
+    {                                                                                     \
+        va_list ap;                                                                       \
+        va_start(ap, names);                                                              \
+        damo_status st = make_many(g, DT, 1, names, ap);                                  \
+        va_end(ap);                                                                       \
+        return st;                                                                        \
+    }                                                                                     \
+    damo_status damo_##p##matrices(damo_graph *g, const char *names, ...)                \
+    {                                                                                     \
+        va_list ap;                                                                       \
+        va_start(ap, names);                                                              \
+        damo_status st = make_many(g, DT, 2, names, ap);                                  \
+        va_end(ap);                                                                       \
+        return st;                                                                        \
+    }
+DEFINE_CONSTRUCTORS(b, DAMO_INT8)
+DEFINE_CONSTRUCTORS(w, DAMO_INT16)
+DEFINE_CONSTRUCTORS(i, DAMO_INT32)
+DEFINE_CONSTRUCTORS(l, DAMO_INT64)
+DEFINE_CONSTRUCTORS(f, DAMO_FLOAT32)
+DEFINE_CONSTRUCTORS(d, DAMO_FLOAT64)
+
+damo_var *damo_float(damo_graph *g, double value)
+{
+    return g ? graph_const(g, DAMO_FLOAT64, 0, NULL, &value, WEAK_FLOAT) : NULL;
+}
+
+damo_var *damo_int(damo_graph *g, int64_t value)
+{
+    return g ? graph_const(g, DAMO_INT64, 0, NULL, &value, WEAK_INT) : NULL;
+}
+
+damo_var *damo_const_scalar(damo_graph *g, damo_dtype dtype, double value)
+{
+    if (!g)
+        return NULL;
+    if (!dtype_valid(dtype)) {
+        err_set(&g->err, DAMO_ERR_TYPE, "const_scalar: invalid dtype %d", dtype);
+        return NULL;
+    }
+    unsigned char buf[8];
+    hval_store(dtype, buf, 0, hval_from_double(dtype, value));
+    return graph_const(g, dtype, 0, NULL, buf, WEAK_NONE);
+}
+
+/* Checks the inputs of an op: NULLs propagate silently, mixing graphs is
+ * an error. Returns the graph, or NULL. */
+static damo_graph *common_graph(const char *opname, int n, damo_var *const *in)
+{
+    for (int i = 0; i < n; i++)
+        if (!in[i])
+            return NULL;
+    damo_graph *g = in[0]->g;
+    for (int i = 1; i < n; i++)
+        if (in[i]->g != g) {
+            err_set(&g->err, DAMO_ERR_INVALID, "%s: input %d belongs to another graph", opname, i);
+            return NULL;
+        }
+    return g;
+}
+
+static damo_var *apply(scalar_op op, int n, damo_var *const *in, damo_dtype cast_to)
+{
+    damo_graph *g = common_graph(op_get(op)->name, n, in);
+    return g ? graph_apply(g, op, n, in, cast_to) : NULL;
+}
+
+#define DEFINE_UNARY(fn, ID)                                                  \
+    damo_var *damo_##fn(damo_var *a) { return apply(OP_##ID, 1, &a, DAMO_BOOL); }
+#define DEFINE_BINARY(fn, ID)                                                 \
+    damo_var *damo_##fn(damo_var *a, damo_var *b)                             \
+    {                                                                         \
+        damo_var *in[2] = {a, b};                                             \
+        return apply(OP_##ID, 2, in, DAMO_BOOL);                              \
+    }
+DEFINE_BINARY(add, ADD)
+DEFINE_BINARY(sub, SUB)
+DEFINE_BINARY(mul, MUL)
+DEFINE_BINARY(true_div, TRUE_DIV)
+DEFINE_BINARY(div, TRUE_DIV)
+DEFINE_BINARY(int_div, INT_DIV)
+DEFINE_BINARY(mod, MOD)
+DEFINE_BINARY(pow, POW)
+DEFINE_BINARY(arctan2, ARCTAN2)
+DEFINE_BINARY(maximum, MAXIMUM)
+DEFINE_BINARY(minimum, MINIMUM)
+DEFINE_BINARY(lt, LT)
+DEFINE_BINARY(gt, GT)
+DEFINE_BINARY(le, LE)
+DEFINE_BINARY(ge, GE)
+DEFINE_BINARY(eq, EQ)
+DEFINE_BINARY(neq, NEQ)
+DEFINE_BINARY(and, AND)
+DEFINE_BINARY(or, OR)
+DEFINE_BINARY(xor, XOR)
+DEFINE_UNARY(not, NOT)
+DEFINE_UNARY(neg, NEG)
+DEFINE_UNARY(abs, ABS)
+DEFINE_UNARY(sign, SIGN)
+DEFINE_UNARY(sqr, SQR)
+DEFINE_UNARY(exp, EXP)
+DEFINE_UNARY(expm1, EXPM1)
+DEFINE_UNARY(log, LOG)
+DEFINE_UNARY(log1p, LOG1P)
+DEFINE_UNARY(log2, LOG2)
+DEFINE_UNARY(log10, LOG10)
+DEFINE_UNARY(sqrt, SQRT)
+DEFINE_UNARY(sin, SIN)
+DEFINE_UNARY(cos, COS)
+DEFINE_UNARY(tan, TAN)
+DEFINE_UNARY(arcsin, ARCSIN)
+DEFINE_UNARY(arccos, ARCCOS)
+DEFINE_UNARY(arctan, ARCTAN)
+DEFINE_UNARY(sinh, SINH)
+DEFINE_UNARY(cosh, COSH)
+DEFINE_UNARY(tanh, TANH)
+DEFINE_UNARY(sigmoid, SIGMOID)
+DEFINE_UNARY(softplus, SOFTPLUS)
+DEFINE_UNARY(erf, ERF)
+DEFINE_UNARY(floor, FLOOR)
+DEFINE_UNARY(ceil, CEIL)
+DEFINE_UNARY(round, ROUND)
+DEFINE_UNARY(isnan, ISNAN)
+DEFINE_UNARY(isinf, ISINF)
+
+damo_var *damo_clip(damo_var *a, damo_var *lo, damo_var *hi)
+{
+    damo_var *in[3] = {a, lo, hi};
+    return apply(OP_CLIP, 3, in, DAMO_BOOL);
+}
+
+damo_var *damo_switch(damo_var *cond, damo_var *a, damo_var *b)
+{
+    damo_var *in[3] = {cond, a, b};
+    return apply(OP_SWITCH, 3, in, DAMO_BOOL);
+}
+
+damo_var *damo_cast(damo_var *a, damo_dtype dtype)
+{
+    if (!a)
+        return NULL;
+    if (!dtype_valid(dtype)) {
+        err_set(&a->g->err, DAMO_ERR_TYPE, "cast: invalid dtype %d", dtype);
+        return NULL;
+    }
+    return apply(OP_CAST, 1, &a, dtype);
+}

@@ -1,0 +1,112 @@
+/*
+ * Runtime layer: OpenCL devices, one context + in-order queue per damo_ctx,
+ * device buffers with a size-bucketed pool, and program building with an
+ * in-memory and on-disk binary cache. Knows nothing about graphs.
+ *
+ * Queue discipline: work is enqueued without host waits; the host blocks
+ * only in rt_finish and in blocking reads (see DESIGN.md: a host sync costs
+ * ~60 us on PoCL while a queued kernel costs ~1.5 us).
+ */
+#ifndef DAMO_RUNTIME_H
+#define DAMO_RUNTIME_H
+
+#define CL_TARGET_OPENCL_VERSION 120
+#include <CL/cl.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../common/err.h"
+
+/* What damo probes on a device. */
+typedef struct rt_device {
+    cl_platform_id platform;
+    cl_device_id device;
+    int platform_index, device_index;
+    char name[256], vendor[256], platform_name[256];
+    char version[128], driver_version[128], c_version[128];
+    cl_device_type type;
+    int is_gpu;
+    int fp64;                 /* cl_khr_fp64 or a non-zero double fp config */
+    cl_uint compute_units;
+    size_t max_work_group;
+    cl_ulong global_mem, local_mem, max_alloc;
+    size_t max_param_size;    /* CL_DEVICE_MAX_PARAMETER_SIZE */
+} rt_device;
+
+/* Lists every device of every platform (platform order, then device order).
+ * *out is malloc'ed (caller frees), *n its length. An empty list is not an
+ * error (n = 0). DAMO_ERR_NO_DEVICE when no platform answers.
+ * Setting DAMO_FAKE_NO_FP64=1 in the environment reports every device as
+ * lacking fp64 (to test that path on machines whose devices all have it). */
+damo_status rt_list_devices(rt_device **out, size_t *n, damo_err *e);
+
+/* Picks a device by selector (NULL or "": DAMO_DEVICE from the environment,
+ * then the default rule: first GPU with fp64, else any GPU, else first CPU,
+ * else the first device). Selector syntax: "gpu", "cpu", "P:D" indices, or a
+ * case-insensitive substring of the device name. Writes the index into devs
+ * to *chosen and a one-line human reason to `why` (may be NULL).
+ * DAMO_ERR_NO_DEVICE with a message naming the selector and listing the
+ * devices when nothing matches. */
+damo_status rt_select_device(const rt_device *devs, size_t n, const char *selector,
+                             size_t *chosen, char *why, size_t why_size, damo_err *e);
+
+typedef struct rt_buf rt_buf;
+typedef struct rt_prog_cache rt_prog_cache;
+typedef struct rt_pool rt_pool;
+
+typedef struct rt_ctx {
+    rt_device dev;
+    cl_context context;
+    cl_command_queue queue;
+    rt_prog_cache *progs;
+    rt_pool *pool;
+    uint64_t memory_hits, disk_hits, builds;
+} rt_ctx;
+
+/* Creates the OpenCL context and an in-order queue on dev. */
+damo_status rt_ctx_init(rt_ctx *rt, const rt_device *dev, damo_err *e);
+/* Finishes the queue and releases everything (programs, pooled buffers). */
+void rt_ctx_release(rt_ctx *rt);
+/* Frees the context's cached programs / pooled buffers (rt_ctx_release). */
+void rt_progs_release(rt_ctx *rt);
+void rt_pool_release(rt_ctx *rt);
+/* clFinish. */
+damo_status rt_finish(rt_ctx *rt, damo_err *e);
+
+/* Device buffers, reference counted. The last release returns the cl_mem to
+ * the context's pool for reuse by a later rt_buf_alloc of a close size, so a
+ * steady-state loop allocates nothing. */
+rt_buf *rt_buf_alloc(rt_ctx *rt, size_t bytes, damo_err *e);
+rt_buf *rt_buf_retain(rt_buf *b);
+void rt_buf_release(rt_buf *b);
+cl_mem rt_buf_mem(const rt_buf *b);
+size_t rt_buf_size(const rt_buf *b);
+int rt_buf_refcount(const rt_buf *b);
+/* Host <-> device copies (offset and size in bytes). A non-blocking write
+ * requires `src` to stay unchanged until the queue reaches it. */
+damo_status rt_buf_write(rt_ctx *rt, rt_buf *b, size_t offset, size_t size,
+                         const void *src, int blocking, damo_err *e);
+damo_status rt_buf_read(rt_ctx *rt, rt_buf *b, size_t offset, size_t size,
+                        void *dst, damo_err *e); /* always blocking */
+damo_status rt_buf_copy(rt_ctx *rt, rt_buf *src, size_t src_off, rt_buf *dst,
+                        size_t dst_off, size_t size, damo_err *e);
+
+/* Returns a built program for (source, options). Looks in memory, then on
+ * disk (DAMO_CACHE_DIR, else $XDG_CACHE_HOME/damo, else ~/.cache/damo; the
+ * key hashes source, options, device name, driver version and damo's
+ * version), else builds and stores the binary. A corrupt or foreign cache
+ * file is ignored and rebuilt. The program is owned by the cache (do not
+ * release it). DAMO_ERR_BUILD carries the build log in the message. */
+damo_status rt_program_get(rt_ctx *rt, const char *source, const char *options,
+                           cl_program *out, damo_err *e);
+/* clCreateKernel; the caller owns the kernel (clReleaseKernel). */
+damo_status rt_kernel_create(rt_ctx *rt, cl_program prog, const char *name,
+                             cl_kernel *out, damo_err *e);
+/* Enqueues a 1-D launch of `global` work-items (rounded up to a multiple of
+ * `local` when local > 0; local 0 lets the runtime choose). No wait. */
+damo_status rt_launch(rt_ctx *rt, cl_kernel k, size_t global, size_t local, damo_err *e);
+
+/* Name of an OpenCL error code ("CL_OUT_OF_RESOURCES"). */
+const char *rt_cl_error_name(cl_int code);
+
+#endif

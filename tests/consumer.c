@@ -1,0 +1,34 @@
+/* Built by consumer.sh against the installed library: the tutorial's
+ * logistic function, checked against the tutorial's printed values. */
+#include <damo.h>
+#include <math.h>
+#include <stdio.h>
+
+int main(void)
+{
+    char err[512];
+    damo_ctx *ctx;
+    if (damo_ctx_new(&ctx, err, sizeof err) != DAMO_OK) {
+        fprintf(stderr, "%s\n", err);
+        return 1;
+    }
+    damo_graph *g = damo_graph_new(ctx);
+    damo_var *x = damo_dmatrix(g, "x");
+    damo_var *s = damo_div(damo_float(g, 1), damo_add(damo_float(g, 1), damo_exp(damo_neg(x))));
+    damo_function *f = damo_function_simple(g, 1, &x, 1, &s);
+    const double in[] = {0, 1, -1, -2}, want[] = {0.5, 0.73105858, 0.26894142, 0.11920292};
+    int64_t shape[] = {2, 2};
+    damo_array *a = damo_array_from_data(ctx, DAMO_FLOAT64, 2, shape, in), *out = NULL;
+    damo_arg arg = DAMO_ARG(a);
+    double got[4] = {0};
+    int ok = f && damo_call(f, &arg, 1, &out) == DAMO_OK && damo_array_read(out, got) == DAMO_OK;
+    for (int i = 0; ok && i < 4; i++)
+        ok = fabs(got[i] - want[i]) < 1e-8;
+    printf("C consumer: %s\n", ok ? "ok" : "WRONG");
+    damo_array_release(out);
+    damo_array_release(a);
+    damo_function_free(f);
+    damo_graph_free(g);
+    damo_ctx_free(ctx);
+    return ok ? 0 : 1;
+}
