@@ -199,7 +199,7 @@ static damo_status parse_shape(hdr_cursor *c, npy_header *h)
         return malformed(c, "'shape' is not a tuple");
     int n = 0, had_comma = 0;
     while (!accept(c, ')')) {
-        int64_t dim;
+        int64_t dim = 0;
         damo_status st = parse_dim(c, &dim);
         if (st != DAMO_OK)
             return st;

@@ -1,4 +1,6 @@
-/* One OpenCL context and in-order queue per damo context. */
+/* One OpenCL context and in-order queue per damo context. The queue has no
+ * profiling: event timestamps cost time on every enqueue, and damo's hot
+ * path enqueues many small kernels. */
 #include <string.h>
 
 #include "runtime.h"
@@ -8,16 +10,19 @@ damo_status rt_ctx_init(rt_ctx *rt, const rt_device *dev, damo_err *e)
     memset(rt, 0, sizeof *rt);
     rt->dev = *dev;
     cl_int rc;
-    cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)dev->platform, 0};
+    cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)dev->platform,
+                                     0};
     rt->context = clCreateContext(props, 1, &dev->device, NULL, NULL, &rc);
-    if (rc != CL_SUCCESS)
-        return err_set(e, DAMO_ERR_DEVICE, "clCreateContext on '%s': %s", dev->name,
+    if (rc != CL_SUCCESS) {
+        rt->context = NULL;
+        return err_set(e, DAMO_ERR_DEVICE, "creating an OpenCL context on '%s': %s", dev->name,
                        rt_cl_error_name(rc));
+    }
     rt->queue = clCreateCommandQueue(rt->context, dev->device, 0, &rc);
     if (rc != CL_SUCCESS) {
-        clReleaseContext(rt->context);
-        rt->context = NULL;
-        return err_set(e, DAMO_ERR_DEVICE, "clCreateCommandQueue on '%s': %s", dev->name,
+        rt->queue = NULL;
+        rt_ctx_release(rt);
+        return err_set(e, DAMO_ERR_DEVICE, "creating a command queue on '%s': %s", dev->name,
                        rt_cl_error_name(rc));
     }
     return DAMO_OK;
@@ -25,6 +30,7 @@ damo_status rt_ctx_init(rt_ctx *rt, const rt_device *dev, damo_err *e)
 
 void rt_ctx_release(rt_ctx *rt)
 {
+    /* queued kernels may still use pooled buffers and cached programs */
     if (rt->queue)
         clFinish(rt->queue);
     rt_progs_release(rt);
@@ -40,18 +46,7 @@ damo_status rt_finish(rt_ctx *rt, damo_err *e)
 {
     cl_int rc = clFinish(rt->queue);
     if (rc != CL_SUCCESS)
-        return err_set(e, DAMO_ERR_DEVICE, "clFinish: %s", rt_cl_error_name(rc));
-    return DAMO_OK;
-}
-
-damo_status rt_launch(rt_ctx *rt, cl_kernel k, size_t global, size_t local, damo_err *e)
-{
-    if (local)
-        global = (global + local - 1) / local * local;
-    cl_int rc = clEnqueueNDRangeKernel(rt->queue, k, 1, NULL, &global, local ? &local : NULL, 0,
-                                       NULL, NULL);
-    if (rc != CL_SUCCESS)
-        return err_set(e, DAMO_ERR_DEVICE, "clEnqueueNDRangeKernel (%zu work-items): %s", global,
-                       rt_cl_error_name(rc));
+        return err_set(e, DAMO_ERR_DEVICE, "waiting for the queue on '%s' (clFinish): %s",
+                       rt->dev.name, rt_cl_error_name(rc));
     return DAMO_OK;
 }

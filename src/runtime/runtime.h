@@ -108,5 +108,7 @@ damo_status rt_launch(rt_ctx *rt, cl_kernel k, size_t global, size_t local, damo
 
 /* Name of an OpenCL error code ("CL_OUT_OF_RESOURCES"). */
 const char *rt_cl_error_name(cl_int code);
+/* "GPU", "CPU", "accelerator" or "other" (for listings and messages). */
+const char *rt_device_type_name(cl_device_type type);
 
 #endif
