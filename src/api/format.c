@@ -31,7 +31,7 @@ typedef struct formatter {
     int int_width; /* IntegerFormat */
 
     /* FloatingFormat */
-    int any_nonzero, any_finite, any_nonfinite, any_neginf;
+    int any_nonzero, any_nonfinite, any_neginf;
     double max_abs, min_abs; /* over nonzero finite values */
     int exp_format;
     int precision; /* digits after the point in exponent format */
@@ -41,33 +41,44 @@ typedef struct formatter {
 /* A printed number cut into its parts, whatever the locale's radix. */
 typedef struct num_parts {
     char ipart[WORD_MAX]; /* sign and integer digits */
+    char radix[8];        /* as printf wrote it, so that strtod reads it back */
     char fpart[WORD_MAX]; /* fraction digits */
-    int exp;
-    int exp_digits;
+    int has_exp, exp;
 } num_parts;
 
 static int is_digit(char c) { return c >= '0' && c <= '9'; }
 
-static void split_number(const char *s, num_parts *p)
+/* Copies the digits at s into dst (size bytes); returns what follows them. */
+static const char *copy_digits(const char *s, char *dst, size_t size)
 {
     size_t n = 0;
-    if (*s == '-')
-        p->ipart[n++] = *s++;
-    while (is_digit(*s) && n + 1 < sizeof p->ipart)
-        p->ipart[n++] = *s++;
-    p->ipart[n] = '\0';
-    while (*s && !is_digit(*s) && *s != 'e')
-        s++;
-    n = 0;
-    while (is_digit(*s) && n + 1 < sizeof p->fpart)
-        p->fpart[n++] = *s++;
-    p->fpart[n] = '\0';
-    p->exp = 0;
-    p->exp_digits = 0;
-    if (*s == 'e') {
-        p->exp = atoi(s + 1);
-        p->exp_digits = (int)strlen(s + 2);
-    }
+    while (is_digit(*s) && n + 1 < size)
+        dst[n++] = *s++;
+    dst[n] = '\0';
+    return s;
+}
+
+static void split_number(const char *s, num_parts *p)
+{
+    int neg = *s == '-';
+    p->ipart[0] = '-';
+    s = copy_digits(s + neg, p->ipart + neg, sizeof p->ipart - 1);
+    size_t n = 0;
+    while (*s && !is_digit(*s) && *s != 'e' && n + 1 < sizeof p->radix)
+        p->radix[n++] = *s++;
+    p->radix[n] = '\0';
+    s = copy_digits(s, p->fpart, sizeof p->fpart);
+    p->has_exp = *s == 'e';
+    p->exp = p->has_exp ? atoi(s + 1) : 0;
+}
+
+/* Digits in the exponent as printf writes it: at least two. */
+static int exp_digits(int exp)
+{
+    int n = 1;
+    for (exp = abs(exp); exp >= 10; exp /= 10)
+        n++;
+    return n < 2 ? 2 : n;
 }
 
 /* Room for "%.8f" of the largest double (309 integer digits). */
@@ -78,25 +89,70 @@ static void print_conv(char *buf, char conv, int digits, double x)
     snprintf(buf, PRINT_MAX, conv == 'e' ? "%.*e" : "%.*f", digits, x);
 }
 
-static int reads_back(const char *s, double x, int is_f32)
+static int reads_back(const num_parts *p, double x, int is_f32)
 {
+    char buf[PRINT_MAX];
+    snprintf(buf, sizeof buf, p->has_exp ? "%s%s%se%d" : "%s%s%s", p->ipart, p->radix, p->fpart,
+             p->exp);
     if (is_f32)
-        return strtof(s, NULL) == (float)x;
-    return strtod(s, NULL) == x;
+        return strtof(buf, NULL) == (float)x;
+    return strtod(buf, NULL) == x;
+}
+
+/* Adds one unit in the last digit to the magnitude of p. */
+static void step_up(num_parts *p)
+{
+    char *parts[2] = {p->fpart, p->ipart};
+    for (int k = 0; k < 2; k++) {
+        for (size_t i = strlen(parts[k]); i-- > 0 && is_digit(parts[k][i]);) {
+            if (parts[k][i] != '9') {
+                parts[k][i]++;
+                return;
+            }
+            parts[k][i] = '0';
+        }
+    }
+    /* every digit was a 9 and is now a 0: 9.99e+04 -> 1.00e+05, 99.9 -> 100.0 */
+    char *first = p->ipart + (p->ipart[0] == '-');
+    if (p->has_exp) {
+        *first = '1';
+        p->exp++;
+    } else if (strlen(p->ipart) + 1 < sizeof p->ipart) {
+        memmove(first + 1, first, strlen(first) + 1);
+        *first = '1';
+    }
 }
 
 /* Dragon4 with unique=True, precision=PRECISION, trim='.': the fewest
- * digits after the point that identify x, or PRECISION digits rounded when
- * more would be needed, then trailing zeros dropped. conv is 'e' or 'f'. */
+ * digits after the point that identify x, or PRECISION digits when more
+ * would be needed, then trailing zeros dropped. conv is 'e' or 'f'.
+ * Dragon4 takes the shortest digits inside x's rounding interval, which
+ * the correctly rounded printf text is, except at a power of two: there
+ * the interval reaches twice as far above x as below it, so the digits
+ * rounded up can identify x when those rounded to nearest (down) do not.
+ * NumPy only prints positionally below 10**8 (10**6 for float32), where
+ * every integer is exact, so %f never prints digits past the unique ones. */
 static void unique_digits(double x, int is_f32, char conv, num_parts *p)
 {
     char buf[PRINT_MAX];
-    for (int digits = 0; digits <= PRECISION; digits++) {
+    int e;
+    int pow2 = fabs(frexp(x, &e)) == 0.5;
+    for (int digits = 0;; digits++) {
         print_conv(buf, conv, digits, x);
-        if (digits == PRECISION || reads_back(buf, x, is_f32))
+        split_number(buf, p);
+        if (reads_back(p, x, is_f32))
+            break;
+        if (pow2) {
+            num_parts up = *p;
+            step_up(&up);
+            if (reads_back(&up, x, is_f32)) {
+                *p = up;
+                break;
+            }
+        }
+        if (digits == PRECISION)
             break;
     }
-    split_number(buf, p);
     size_t n = strlen(p->fpart);
     while (n > 0 && p->fpart[n - 1] == '0')
         p->fpart[--n] = '\0';
@@ -150,7 +206,6 @@ static void visit_float_range(formatter *f, int64_t i)
         f->any_neginf |= isinf(x) && x < 0;
         return;
     }
-    f->any_finite = 1;
     if (x == 0)
         return;
     double a = fabs(x);
@@ -171,7 +226,7 @@ static void visit_float_widths(formatter *f, int64_t i)
     f->pad_left = imax(f->pad_left, (int)strlen(p.ipart));
     if (f->exp_format) {
         f->precision = imax(f->precision, (int)strlen(p.fpart));
-        f->exp_size = imax(f->exp_size, p.exp_digits);
+        f->exp_size = imax(f->exp_size, exp_digits(p.exp));
     } else {
         f->pad_right = imax(f->pad_right, (int)strlen(p.fpart));
     }
@@ -213,10 +268,14 @@ static int float_text(const formatter *f, int64_t i, char *buf)
         return snprintf(buf, WORD_MAX, "%*s", width, x < 0 ? "-inf" : "inf");
     num_parts p;
     if (f->exp_format) {
-        /* precision == min_digits: exactly `precision` digits, rounded */
-        char tmp[PRINT_MAX];
-        print_conv(tmp, 'e', f->precision, x);
-        split_number(tmp, &p);
+        /* precision == min_digits: the unique digits when there are that
+         * many, else exactly `precision` digits of x, rounded */
+        unique_digits(x, f->dtype == DAMO_FLOAT32, 'e', &p);
+        if ((int)strlen(p.fpart) != f->precision) {
+            char tmp[PRINT_MAX];
+            print_conv(tmp, 'e', f->precision, x);
+            split_number(tmp, &p);
+        }
         return snprintf(buf, WORD_MAX, "%*s.%se%c%0*d", f->pad_left, p.ipart, p.fpart,
                         p.exp < 0 ? '-' : '+', f->exp_size, abs(p.exp));
     }

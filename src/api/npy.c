@@ -356,8 +356,9 @@ static damo_status load_open(FILE *f, const char *path, npy_header *h, void **da
     size_t got = fread(pre, 1, MAGIC_LEN, f);
     if (ferror(f))
         return err_set(e, DAMO_ERR_IO, "%s: read failed: %s", path, strerror(errno));
-    if (memcmp(pre, npy_magic, got < sizeof npy_magic ? got : sizeof npy_magic) != 0 ||
-        got == 0)
+    if (got == 0)
+        return err_set(e, DAMO_ERR_FORMAT, "%s: empty file, not a .npy file", path);
+    if (memcmp(pre, npy_magic, got < sizeof npy_magic ? got : sizeof npy_magic) != 0)
         return err_set(e, DAMO_ERR_FORMAT, "%s: not a .npy file (bad magic string)", path);
     if (got < MAGIC_LEN)
         return err_set(e, DAMO_ERR_FORMAT, "%s: truncated .npy file (%zu bytes)", path, got);
@@ -378,6 +379,7 @@ static damo_status load_open(FILE *f, const char *path, npy_header *h, void **da
                        "(%lld bytes)",
                        path, (long long)hlen, (long long)fsize);
 
+    /* + 1: an empty header is a parse error, not a failed malloc(0) */
     char *text = malloc((size_t)hlen + 1);
     if (!text)
         return err_set(e, DAMO_ERR_NOMEM, "%s: out of memory reading the header", path);

@@ -7,22 +7,23 @@
 
 damo_status rt_ctx_init(rt_ctx *rt, const rt_device *dev, damo_err *e)
 {
+    /* a copy first, so that dev may point into rt (re-initialising a ctx) */
+    rt_device d = *dev;
     memset(rt, 0, sizeof *rt);
-    rt->dev = *dev;
+    rt->dev = d;
     cl_int rc;
-    cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)dev->platform,
-                                     0};
-    rt->context = clCreateContext(props, 1, &dev->device, NULL, NULL, &rc);
+    cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)d.platform, 0};
+    rt->context = clCreateContext(props, 1, &d.device, NULL, NULL, &rc);
     if (rc != CL_SUCCESS) {
         rt->context = NULL;
-        return err_set(e, DAMO_ERR_DEVICE, "creating an OpenCL context on '%s': %s", dev->name,
+        return err_set(e, DAMO_ERR_DEVICE, "creating an OpenCL context on '%s': %s", d.name,
                        rt_cl_error_name(rc));
     }
-    rt->queue = clCreateCommandQueue(rt->context, dev->device, 0, &rc);
+    rt->queue = clCreateCommandQueue(rt->context, d.device, 0, &rc);
     if (rc != CL_SUCCESS) {
         rt->queue = NULL;
         rt_ctx_release(rt);
-        return err_set(e, DAMO_ERR_DEVICE, "creating a command queue on '%s': %s", dev->name,
+        return err_set(e, DAMO_ERR_DEVICE, "creating a command queue on '%s': %s", d.name,
                        rt_cl_error_name(rc));
     }
     return DAMO_OK;

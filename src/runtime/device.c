@@ -275,11 +275,9 @@ static damo_status no_match(const rt_device *devs, size_t n, const char *from, c
 damo_status rt_select_device(const rt_device *devs, size_t n, const char *selector,
                              size_t *chosen, char *why, size_t why_size, damo_err *e)
 {
-    const char *from = "selector";
-    if (!selector || !*selector) {
+    int from_env = !selector || !*selector;
+    if (from_env)
         selector = getenv("DAMO_DEVICE");
-        from = "DAMO_DEVICE";
-    }
     const char *reason = NULL;
     long pick;
     if (!selector || !*selector) {
@@ -288,14 +286,16 @@ damo_status rt_select_device(const rt_device *devs, size_t n, const char *select
                            "no OpenCL device found on any platform; install an OpenCL driver, "
                            "e.g. PoCL for the CPU (Debian: pocl-opencl-icd)");
     } else if ((pick = pick_by_selector(devs, n, selector)) < 0) {
-        return no_match(devs, n, from, selector, e);
+        return no_match(devs, n, from_env ? "DAMO_DEVICE" : "selector", selector, e);
     }
     *chosen = (size_t)pick;
     if (why && why_size) {
         if (reason)
             snprintf(why, why_size, "%s", reason);
+        else if (from_env)
+            snprintf(why, why_size, "DAMO_DEVICE=%s", selector);
         else
-            snprintf(why, why_size, "%s=%s", from, selector);
+            snprintf(why, why_size, "selector \"%s\"", selector);
     }
     return DAMO_OK;
 }

@@ -1,0 +1,443 @@
+/*
+ * Elementwise fusion benchmark: a chain of k cheap float64 ops on n elements,
+ * run as one fused damo kernel, as k unfused damo kernels, against a
+ * hand-written OpenCL triad on the same device (the memory-bandwidth ceiling
+ * a streaming kernel can hope for) and against NumPy (the CPU baseline damo
+ * aims to replace).
+ *
+ *   meson compile -C build bench/bench_elemwise && ./build/bench/bench_elemwise
+ *
+ * The device is chosen as damo_ctx_new does (DAMO_DEVICE overrides).
+ */
+#include <damo.h>
+
+/* The triad must run on damo's own cl_context and queue so that it competes
+ * for the same device under the same queue settings; only the internal
+ * struct damo_ctx exposes them. */
+#include "api/api.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+enum { N_KS = 3, N_NS = 3, WARMUP_CALLS = 2, MIN_REPS = 5, BATCHES = 3 };
+static const int KS[N_KS] = {1, 4, 16};
+static const int LOG2_NS[N_NS] = {16, 20, 24};
+/* Long enough per batch to swamp timer and scheduling noise, short enough
+ * to keep the whole run within a few minutes on a 2-core PoCL machine. */
+static const double TARGET_BATCH_S = 0.3;
+static const double MUL_C = 1.0001, ADD_C = 0.5, TRIAD_S = 3.0;
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* One complete call, finished on the device; 0 on success (the callee has
+ * printed the reason otherwise). */
+typedef int (*call_fn)(void *state);
+
+static int time_batch(call_fn call, void *state, int reps, double *per_call_s)
+{
+    double t0 = now_s();
+    for (int i = 0; i < reps; i++)
+        if (call(state))
+            return 1;
+    *per_call_s = (now_s() - t0) / reps;
+    return 0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Median per-call time of BATCHES batches. The last warm-up call, made when
+ * kernels are built and buffers pooled, sizes the batches. */
+static int measure(call_fn call, void *state, double *median_s)
+{
+    double t = 0, batch[BATCHES];
+    for (int i = 0; i < WARMUP_CALLS; i++)
+        if (time_batch(call, state, 1, &t))
+            return 1;
+    int reps = (int)ceil(TARGET_BATCH_S / fmax(t, 1e-9));
+    if (reps < MIN_REPS)
+        reps = MIN_REPS;
+    for (int b = 0; b < BATCHES; b++)
+        if (time_batch(call, state, reps, &batch[b]))
+            return 1;
+    qsort(batch, BATCHES, sizeof batch[0], cmp_double);
+    *median_s = batch[BATCHES / 2];
+    return 0;
+}
+
+/* ---- the chain, in its three spellings (damo graph, C, NumPy) ---------- */
+
+/* Scaling and shifting alternate so that no rewrite can fold neighbouring
+ * ops into one constant: k stays the number of ops actually executed. */
+static damo_var *chain_op(damo_graph *g, damo_var *y, int i)
+{
+    return i % 2 == 0 ? damo_mul(y, damo_float(g, MUL_C)) : damo_add(y, damo_float(g, ADD_C));
+}
+
+static double chain_host(double y, int k)
+{
+    for (int i = 0; i < k; i++)
+        y = i % 2 == 0 ? y * MUL_C : y + ADD_C;
+    return y;
+}
+
+/* "((x*1.0001)+0.5)": NumPy evaluates it with its usual temporaries.
+ * Returns 0, or 1 when buf is too small. */
+static int chain_numpy(char *buf, size_t size, int k)
+{
+    if ((size_t)k + 2 > size)
+        return 1;
+    memset(buf, '(', (size_t)k);
+    size_t len = (size_t)k;
+    buf[len++] = 'x';
+    buf[len] = '\0';
+    for (int i = 0; i < k; i++) {
+        int w = snprintf(buf + len, size - len, "%c%.17g)", i % 2 == 0 ? '*' : '+',
+                         i % 2 == 0 ? MUL_C : ADD_C);
+        if (w < 0 || (size_t)w >= size - len)
+            return 1;
+        len += (size_t)w;
+    }
+    return 0;
+}
+
+static damo_function *compile_chain(damo_ctx *ctx, int k, unsigned flags)
+{
+    damo_graph *g = damo_graph_new(ctx);
+    if (!g) {
+        fprintf(stderr, "damo_graph_new: out of memory\n");
+        return NULL;
+    }
+    damo_var *x = damo_dvector(g, "x");
+    damo_var *y = x;
+    for (int i = 0; i < k; i++)
+        y = chain_op(g, y, i);
+    damo_function *f = NULL;
+    if (!y) {
+        fprintf(stderr, "building the k=%d chain: %s\n", k, damo_graph_errmsg(g));
+    } else {
+        damo_in in = {x, NULL, NULL};
+        damo_function_spec spec = {
+            .inputs = &in, .n_inputs = 1, .outputs = &y, .n_outputs = 1, .flags = flags};
+        f = damo_function_new(g, &spec);
+        if (!f)
+            fprintf(stderr, "compiling the k=%d chain: %s\n", k, damo_graph_errmsg(g));
+    }
+    damo_graph_free(g);
+    return f;
+}
+
+/* ---- damo calls ---------------------------------------------------------- */
+
+typedef struct damo_bench {
+    damo_ctx *ctx;
+    damo_function *f;
+    damo_array *x;
+} damo_bench;
+
+static int damo_once(void *state)
+{
+    damo_bench *b = state;
+    damo_arg arg = DAMO_ARG(b->x);
+    damo_array *y = NULL;
+    if (damo_call(b->f, &arg, 1, &y) != DAMO_OK) {
+        fprintf(stderr, "damo_call: %s\n", damo_function_errmsg(b->f));
+        return 1;
+    }
+    damo_array_release(y);
+    if (damo_ctx_finish(b->ctx) != DAMO_OK) {
+        fprintf(stderr, "damo_ctx_finish: %s\n", damo_ctx_errmsg(b->ctx));
+        return 1;
+    }
+    return 0;
+}
+
+/* A bandwidth figure for wrong results is worthless: compare the last
+ * element (the one most likely to expose a bad bound) with the C chain. */
+static int check_chain(damo_bench *b, int k, int64_t n, const char *label)
+{
+    damo_arg arg = DAMO_ARG(b->x);
+    damo_array *y = NULL;
+    if (damo_call(b->f, &arg, 1, &y) != DAMO_OK) {
+        fprintf(stderr, "damo_call: %s\n", damo_function_errmsg(b->f));
+        return 1;
+    }
+    double got;
+    damo_status st = damo_array_get_f64(y, n - 1, &got);
+    damo_array_release(y);
+    if (st != DAMO_OK) {
+        fprintf(stderr, "damo_array_get_f64: %s\n", damo_ctx_errmsg(b->ctx));
+        return 1;
+    }
+    /* The device may contract mul+add into fma, so allow a few ulps. */
+    double want = chain_host((double)(n - 1) / (double)n, k);
+    if (fabs(got - want) > 1e-12 * fabs(want)) {
+        fprintf(stderr, "%s k=%d n=%lld: y[n-1] = %.17g, expected %.17g\n", label, k,
+                (long long)n, got, want);
+        return 1;
+    }
+    return 0;
+}
+
+/* ---- plain OpenCL triad -------------------------------------------------- */
+
+static const char TRIAD_SRC[] =
+    "#pragma OPENCL EXTENSION cl_khr_fp64 : enable\n"
+    "__kernel void triad(__global double *restrict a, __global const double *restrict b,\n"
+    "                    __global const double *restrict c, const double s)\n"
+    "{\n"
+    "    size_t i = get_global_id(0);\n"
+    "    a[i] = b[i] + s * c[i];\n"
+    "}\n";
+
+static int cl_failed(cl_int err, const char *what)
+{
+    if (err == CL_SUCCESS)
+        return 0;
+    fprintf(stderr, "%s: %s\n", what, rt_cl_error_name(err));
+    return 1;
+}
+
+static cl_kernel build_triad(damo_ctx *ctx)
+{
+    const char *src = TRIAD_SRC;
+    cl_int err;
+    cl_program prog = clCreateProgramWithSource(ctx->rt.context, 1, &src, NULL, &err);
+    if (cl_failed(err, "clCreateProgramWithSource"))
+        return NULL;
+    cl_kernel kern = NULL;
+    err = clBuildProgram(prog, 1, &ctx->rt.dev.device, "", NULL, NULL);
+    if (!cl_failed(err, "clBuildProgram")) {
+        kern = clCreateKernel(prog, "triad", &err);
+        if (cl_failed(err, "clCreateKernel"))
+            kern = NULL;
+    }
+    /* The kernel keeps its program alive. */
+    clReleaseProgram(prog);
+    return kern;
+}
+
+typedef struct triad_bench {
+    cl_command_queue queue;
+    cl_kernel kern;
+    size_t n;
+} triad_bench;
+
+static int triad_once(void *state)
+{
+    triad_bench *t = state;
+    return cl_failed(clEnqueueNDRangeKernel(t->queue, t->kern, 1, NULL, &t->n, NULL, 0, NULL, NULL),
+                     "clEnqueueNDRangeKernel") ||
+           cl_failed(clFinish(t->queue), "clFinish");
+}
+
+static int time_triad(damo_ctx *ctx, cl_kernel kern, size_t n, double *sec)
+{
+    cl_mem buf[3] = {NULL, NULL, NULL};
+    const double fill[3] = {0.0, 1.0, 2.0};
+    double s = TRIAD_S;
+    int rc = 0;
+    for (int i = 0; i < 3 && !rc; i++) {
+        cl_int err;
+        buf[i] = clCreateBuffer(ctx->rt.context, CL_MEM_READ_WRITE, n * sizeof(double), NULL, &err);
+        rc = cl_failed(err, "clCreateBuffer") ||
+             cl_failed(clEnqueueFillBuffer(ctx->rt.queue, buf[i], &fill[i], sizeof fill[i], 0,
+                                           n * sizeof(double), 0, NULL, NULL),
+                       "clEnqueueFillBuffer");
+        if (!rc)
+            rc = cl_failed(clSetKernelArg(kern, (cl_uint)i, sizeof(cl_mem), &buf[i]),
+                           "clSetKernelArg");
+    }
+    if (!rc)
+        rc = cl_failed(clSetKernelArg(kern, 3, sizeof s, &s), "clSetKernelArg");
+    if (!rc) {
+        triad_bench t = {ctx->rt.queue, kern, n};
+        rc = measure(triad_once, &t, sec);
+    }
+    for (int i = 0; i < 3; i++)
+        if (buf[i])
+            clReleaseMemObject(buf[i]);
+    return rc;
+}
+
+/* ---- NumPy ----------------------------------------------------------------- */
+
+/* Same protocol as measure(): warm-up, batches sized from the last warm-up,
+ * median per-call time. The result of each call is dropped, as damo's
+ * output is released. No single quotes: it travels inside the shell's. */
+static const char NUMPY_SCRIPT[] =
+    "import math, statistics, sys, time\n"
+    "import numpy as np\n"
+    "n, warm, reps_min, batches = (int(a) for a in sys.argv[1:5])\n"
+    "target = float(sys.argv[5])\n"
+    "chain = eval(\"lambda x: \" + sys.argv[6])\n"
+    "x = np.arange(n, dtype=np.float64) / n\n"
+    "def batch(reps):\n"
+    "    t = time.perf_counter()\n"
+    "    for _ in range(reps):\n"
+    "        chain(x)\n"
+    "    return (time.perf_counter() - t) / reps\n"
+    "t = [batch(1) for _ in range(warm)][-1]\n"
+    "reps = max(reps_min, math.ceil(target / max(t, 1e-9)))\n"
+    "print(statistics.median(batch(reps) for _ in range(batches)))\n";
+
+/* Seconds per call, or 0 when NumPy could not be run. */
+static double time_numpy(int k, int64_t n)
+{
+    char expr[1024], cmd[4096];
+    if (chain_numpy(expr, sizeof expr, k))
+        return 0;
+    snprintf(cmd, sizeof cmd, "python3 -c '%s' %lld %d %d %d %g '%s' 2>/dev/null", NUMPY_SCRIPT,
+             (long long)n, WARMUP_CALLS, MIN_REPS, BATCHES, TARGET_BATCH_S, expr);
+    FILE *p = popen(cmd, "r");
+    if (!p)
+        return 0;
+    double sec = 0;
+    if (fscanf(p, "%lf", &sec) != 1)
+        sec = 0;
+    return pclose(p) == 0 ? sec : 0;
+}
+
+/* ---- table ----------------------------------------------------------------- */
+
+static const char *fmt_num(char *buf, size_t size, double v, const char *suffix)
+{
+    if (v > 0)
+        snprintf(buf, size, "%.2f%s", v, suffix);
+    else
+        snprintf(buf, size, "n/a");
+    return buf;
+}
+
+static int run(damo_ctx *ctx, damo_array *const x[N_NS], cl_kernel triad, int have_numpy)
+{
+    double triad_gbs[N_NS];
+    for (int j = 0; j < N_NS; j++) {
+        size_t n = (size_t)1 << LOG2_NS[j];
+        double sec;
+        if (time_triad(ctx, triad, n, &sec))
+            return 1;
+        triad_gbs[j] = 24.0 * (double)n / sec * 1e-9;
+    }
+
+    damo_function *fused[N_KS] = {NULL}, *unfused[N_KS] = {NULL};
+    int rc = 0;
+    for (int i = 0; i < N_KS && !rc; i++) {
+        fused[i] = compile_chain(ctx, KS[i], 0);
+        unfused[i] = compile_chain(ctx, KS[i], DAMO_FN_NO_FUSION);
+        rc = !fused[i] || !unfused[i];
+        if (!rc)
+            printf("k=%-2d  fused: %zu kernel(s), unfused: %zu kernel(s)\n", KS[i],
+                   damo_function_n_kernels(fused[i]), damo_function_n_kernels(unfused[i]));
+    }
+    if (!rc) {
+        printf("\n%4s %6s %12s %13s %11s %11s %12s %12s\n", "k", "n", "fused GB/s", "unfused GB/s",
+               "triad GB/s", "numpy GB/s", "fused/triad", "fused/numpy");
+        fflush(stdout);
+    }
+    for (int i = 0; i < N_KS && !rc; i++) {
+        for (int j = 0; j < N_NS; j++) {
+            int64_t n = (int64_t)1 << LOG2_NS[j];
+            double bytes = 16.0 * (double)n, t_fused, t_unfused;
+            damo_bench fb = {ctx, fused[i], x[j]}, ub = {ctx, unfused[i], x[j]};
+            rc = check_chain(&fb, KS[i], n, "fused") || check_chain(&ub, KS[i], n, "unfused") ||
+                 measure(damo_once, &fb, &t_fused) || measure(damo_once, &ub, &t_unfused);
+            if (rc)
+                break;
+            double t_numpy = have_numpy ? time_numpy(KS[i], n) : 0;
+            double fused_gbs = bytes / t_fused * 1e-9;
+            double numpy_gbs = t_numpy > 0 ? bytes / t_numpy * 1e-9 : 0;
+            char nbuf[16], numpy_s[32], speedup_s[32];
+            snprintf(nbuf, sizeof nbuf, "2^%d", LOG2_NS[j]);
+            printf("%4d %6s %12.2f %13.2f %11.2f %11s %12.2f %12s\n", KS[i], nbuf, fused_gbs,
+                   bytes / t_unfused * 1e-9, triad_gbs[j],
+                   fmt_num(numpy_s, sizeof numpy_s, numpy_gbs, ""), fused_gbs / triad_gbs[j],
+                   fmt_num(speedup_s, sizeof speedup_s, t_numpy / t_fused, "x"));
+            fflush(stdout);
+        }
+    }
+    for (int i = 0; i < N_KS; i++) {
+        damo_function_free(fused[i]);
+        damo_function_free(unfused[i]);
+    }
+    return rc;
+}
+
+/* Inputs x[i] = i/n: distinct, finite, and cheap to recompute for checks. */
+static damo_array *make_input(damo_ctx *ctx, int64_t n)
+{
+    double *data = malloc((size_t)n * sizeof *data);
+    if (!data) {
+        fprintf(stderr, "out of memory for n=%lld\n", (long long)n);
+        return NULL;
+    }
+    for (int64_t i = 0; i < n; i++)
+        data[i] = (double)i / (double)n;
+    damo_array *a = damo_array_from_data(ctx, DAMO_FLOAT64, 1, &n, data);
+    free(data);
+    if (!a || damo_array_to_device(a) != DAMO_OK) {
+        fprintf(stderr, "input n=%lld: %s\n", (long long)n, damo_ctx_errmsg(ctx));
+        damo_array_release(a);
+        return NULL;
+    }
+    return a;
+}
+
+int main(void)
+{
+    char err[512];
+    damo_ctx *ctx;
+    if (damo_ctx_new(&ctx, err, sizeof err) != DAMO_OK) {
+        fprintf(stderr, "damo_ctx_new: %s\n", err);
+        return 1;
+    }
+    if (!damo_ctx_has_fp64(ctx)) {
+        fprintf(stderr, "device %s has no float64 support\n", damo_ctx_device_name(ctx));
+        damo_ctx_free(ctx);
+        return 1;
+    }
+    int have_numpy = system("python3 -c 'import numpy' >/dev/null 2>&1") == 0;
+
+    printf("damo elementwise fusion benchmark\n");
+    printf("device: %s\n", damo_ctx_device_name(ctx));
+    printf("chain: y = x, then k float64 ops alternating y*%g and y+%g; per cell: %d warm-up "
+           "calls,\nthen the median of %d batches of >=%d calls (~%.1f s each), each call "
+           "finished on the device\n\n",
+           MUL_C, ADD_C, WARMUP_CALLS, BATCHES, MIN_REPS, TARGET_BATCH_S);
+    fflush(stdout);
+
+    damo_array *x[N_NS] = {NULL};
+    int rc = 0;
+    for (int j = 0; j < N_NS && !rc; j++) {
+        x[j] = make_input(ctx, (int64_t)1 << LOG2_NS[j]);
+        rc = !x[j];
+    }
+    cl_kernel triad = rc ? NULL : build_triad(ctx);
+    rc = rc || !triad || run(ctx, x, triad, have_numpy);
+
+    if (!rc)
+        printf("\nGB/s = 1e9 bytes/s. fused, unfused and numpy are effective rates: 16*n "
+               "bytes per\ncall (read x, write y once); unfused really moves k*16*n bytes "
+               "through k kernels.\ntriad: a = b + s*c in plain OpenCL on damo's queue, 24*n "
+               "bytes per call.\nfused/triad is the ratio of those rates; fused/numpy is the "
+               "speedup over NumPy%s.\n",
+               have_numpy ? "" : "\n(python3 with numpy not found: n/a)");
+    if (triad)
+        clReleaseKernel(triad);
+    for (int j = 0; j < N_NS; j++)
+        damo_array_release(x[j]);
+    damo_ctx_free(ctx);
+    return rc;
+}
