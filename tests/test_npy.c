@@ -445,7 +445,7 @@ static void test_fuzz(void)
 
     uint64_t rng = 0x9e3779b97f4a7c15u;
     unsigned char *mut = malloc(size);
-    int loaded = 0, refused = 0;
+    int refused = 0;
     for (int iter = 0; iter < 3000; iter++) {
         memcpy(mut, good, size);
         int flips = 1 + iter % 4;
@@ -456,12 +456,8 @@ static void test_fuzz(void)
         }
         write_bytes(path, mut, size);
         damo_err e;
-        if (try_load(path, &e) == DAMO_OK)
-            loaded++;
-        else
-            refused++;
+        refused += try_load(path, &e) != DAMO_OK;
     }
-    CHECK(loaded + refused == 3000);
     CHECK(refused > 0);
     free(mut);
     free(good);
