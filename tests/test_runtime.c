@@ -174,6 +174,28 @@ static void test_buffers(rt_ctx *rt)
     rt_buf_release(b);
     rt_buf_release(z);
 
+    /* the pool keeps at most 256 MiB: of three released 100 MiB buffers
+     * the least recently released is freed, the other two are reused */
+    size_t big = (size_t)100 << 20;
+    if (rt->dev.max_alloc >= big) {
+        rt_buf *x = rt_buf_alloc(rt, big, &e), *y = rt_buf_alloc(rt, big, &e),
+               *w = rt_buf_alloc(rt, big, &e);
+        CHECK(x && y && w);
+        cl_mem my = rt_buf_mem(y), mw = rt_buf_mem(w);
+        rt_buf_release(x);
+        rt_buf_release(y);
+        rt_buf_release(w);
+        x = rt_buf_alloc(rt, big, &e);
+        y = rt_buf_alloc(rt, big, &e);
+        w = rt_buf_alloc(rt, big, &e);
+        CHECK(x && rt_buf_mem(x) == mw);
+        CHECK(y && rt_buf_mem(y) == my);
+        CHECK(w && rt_buf_mem(w) != mw && rt_buf_mem(w) != my);
+        rt_buf_release(x);
+        rt_buf_release(y);
+        rt_buf_release(w);
+    }
+
     CHECK(rt_buf_alloc(rt, (size_t)rt->dev.max_alloc + 1, &e) == NULL);
     CHECK_INT(e.code, DAMO_ERR_DEVICE);
     CHECK_STR_HAS(e.msg, "largest allocation");

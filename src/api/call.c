@@ -232,8 +232,13 @@ static damo_status launch(damo_function *f, fn_step *fs, cl_kernel k, damo_array
                 SET_ARG(k, sizeof s, &s);
             }
     }
-    size_t local = f->ctx->rt.dev.max_work_group < 256 ? f->ctx->rt.dev.max_work_group : 256;
-    return rt_launch(&f->ctx->rt, k, (size_t)n, local, &f->err);
+    /* GPUs get 256-item groups. On CPU devices the runtime's own choice
+     * is faster (PoCL then vectorises whole groups), so only the global size
+     * is rounded, to a multiple it can divide well. */
+    const rt_device *dev = &f->ctx->rt.dev;
+    size_t local = dev->max_work_group < 256 ? dev->max_work_group : 256;
+    size_t global = ((size_t)n + local - 1) / local * local;
+    return rt_launch(&f->ctx->rt, k, global, dev->is_gpu ? local : 0, &f->err);
 }
 
 static damo_status run_step(damo_function *f, fn_step *fs)

@@ -113,7 +113,7 @@ static cl_mem create_mem(rt_ctx *rt, size_t cap, cl_int *rc)
 
 rt_buf *rt_buf_alloc(rt_ctx *rt, size_t bytes, damo_err *e)
 {
-    if (rt->dev.max_alloc && bytes > rt->dev.max_alloc) {
+    if (bytes > SIZE_MAX - BUF_ALIGN || (rt->dev.max_alloc && bytes > rt->dev.max_alloc)) {
         err_set(e, DAMO_ERR_DEVICE,
                 "a buffer of %zu bytes exceeds the largest allocation of '%s' (%llu bytes)",
                 bytes, rt->dev.name, (unsigned long long)rt->dev.max_alloc);

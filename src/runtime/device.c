@@ -99,9 +99,8 @@ static void probe(rt_device *d)
     info_str(id, CL_DEVICE_VERSION, d->version, sizeof d->version);
     info_str(id, CL_DRIVER_VERSION, d->driver_version, sizeof d->driver_version);
     info_str(id, CL_DEVICE_OPENCL_C_VERSION, d->c_version, sizeof d->c_version);
-    size_t len = 0;
     if (clGetPlatformInfo(d->platform, CL_PLATFORM_NAME, sizeof d->platform_name,
-                          d->platform_name, &len) != CL_SUCCESS)
+                          d->platform_name, NULL) != CL_SUCCESS)
         d->platform_name[0] = '\0';
     clGetDeviceInfo(id, CL_DEVICE_TYPE, sizeof d->type, &d->type, NULL);
     clGetDeviceInfo(id, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof d->compute_units,
