@@ -15,7 +15,10 @@ static void put_convert(strbuf *b, damo_dtype from, damo_dtype to, const char *e
     else if (from == to)
         sb_puts(b, expr);
     else if (dtype_kind_of(from) == KIND_FLOAT && dtype_kind_of(to) != KIND_FLOAT)
-        sb_printf(b, "convert_%s_sat(%s)", dtype_cl_name(to), expr);
+        /* The spec makes _sat map NaN to 0, but NVIDIA's driver gives the
+         * type's minimum, so NaN is tested explicitly. */
+        sb_printf(b, "(isnan(%s) ? (%s)0 : convert_%s_sat(%s))", expr, dtype_cl_name(to),
+                  dtype_cl_name(to), expr);
     else
         sb_printf(b, "(%s)(%s)", dtype_cl_name(to), expr);
 }
