@@ -203,9 +203,10 @@ static cg_access access_mode(const int64_t *shape, const int64_t *strides, const
 
 /* Binds the kernel's arguments (see codegen.h for their order) and
  * enqueues it; no host wait. */
-static damo_status launch(damo_function *f, fn_step *fs, cl_kernel k, damo_array **as,
-                          const int64_t *effs, int64_t n)
+static damo_status launch(damo_function *f, fn_step *fs, cl_kernel k, int64_t n)
 {
+    damo_array **as = fs->arrays;
+    const int64_t *effs = fs->strides;
     int n_in = fs->s.n_in, n_out = fs->s.n_out, nd = fs->s.ndim;
     cl_uint argi = 0;
     int strided = 0;
@@ -250,18 +251,6 @@ static damo_status run_step(damo_function *f, fn_step *fs)
     int64_t n = 1;
     for (int d = 0; d < nd; d++)
         n *= fs->iter[d];
-    int64_t eff[2 * 24][DAMO_MAX_DIMS];
-    int64_t *effs = n_in + n_out <= 48 ? &eff[0][0]
-                                       : malloc((size_t)(n_in + n_out) * DAMO_MAX_DIMS * sizeof(int64_t));
-    if (!effs)
-        return err_set(&f->err, DAMO_ERR_NOMEM, "out of memory running a step");
-    damo_array *arrs[64];
-    damo_array **as = n_in + n_out <= 64 ? arrs : malloc((size_t)(n_in + n_out) * sizeof *as);
-    if (!as) {
-        if (effs != &eff[0][0])
-            free(effs);
-        return err_set(&f->err, DAMO_ERR_NOMEM, "out of memory running a step");
-    }
     for (int k = 0; k < n_in + n_out && st == DAMO_OK; k++) {
         int64_t shape[DAMO_MAX_DIMS], strides[DAMO_MAX_DIMS];
         damo_array *a;
@@ -274,23 +263,19 @@ static damo_status run_step(damo_function *f, fn_step *fs)
         }
         if (st != DAMO_OK)
             break;
-        as[k] = a;
+        fs->arrays[k] = a;
         int pad = nd - a->ndim;
         for (int d = 0; d < nd; d++) {
             shape[d] = d < pad ? 1 : a->shape[d - pad];
             strides[d] = d < pad ? 0 : a->strides[d - pad];
         }
-        fs->modes[k] = access_mode(shape, strides, fs->iter, nd, effs + (size_t)k * DAMO_MAX_DIMS);
+        fs->modes[k] = access_mode(shape, strides, fs->iter, nd, fs->strides + (size_t)k * DAMO_MAX_DIMS);
     }
     cl_kernel kern = NULL;
     if (st == DAMO_OK)
         st = step_kernel(f, fs, &kern);
     if (st == DAMO_OK && n > 0)
-        st = launch(f, fs, kern, as, effs, n);
-    if (effs != &eff[0][0])
-        free(effs);
-    if (as != arrs)
-        free(as);
+        st = launch(f, fs, kern, n);
     return st;
 }
 

@@ -273,7 +273,9 @@ static damo_status compile(damo_function *f, damo_graph *g, const damo_function_
         int n = s->s.n_in + s->s.n_out;
         s->modes = calloc((size_t)(n ? n : 1), sizeof *s->modes);
         s->iter = calloc(DAMO_MAX_DIMS, sizeof *s->iter);
-        if (!s->modes || !s->iter) {
+        s->strides = calloc((size_t)(n ? n : 1) * DAMO_MAX_DIMS, sizeof *s->strides);
+        s->arrays = calloc((size_t)(n ? n : 1), sizeof *s->arrays);
+        if (!s->modes || !s->iter || !s->strides || !s->arrays) {
             st = err_set(&f->err, DAMO_ERR_NOMEM, "out of memory compiling");
             break;
         }
@@ -346,6 +348,8 @@ void damo_function_free(damo_function *f)
         free(s->variants);
         free(s->modes);
         free(s->iter);
+        free(s->strides);
+        free(s->arrays);
         fstep_clear(&s->s);
     }
     free(f->steps);

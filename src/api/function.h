@@ -21,6 +21,8 @@ typedef struct fn_step {
     int n_variants;
     cg_access *modes;     /* scratch: this call's modes */
     int64_t *iter;        /* scratch: this call's iteration shape */
+    int64_t *strides;     /* scratch: DAMO_MAX_DIMS kernel strides per operand */
+    damo_array **arrays;  /* scratch: the operands' arrays */
 } fn_step;
 
 typedef struct fn_input {
