@@ -1,0 +1,154 @@
+/* Functions with defaults, names, shared variables, updates and givens:
+ * the tutorial's sections "Setting a Default Value for an Argument" and
+ * "Using Shared Variables", with the tutorial's printed values. */
+#include <damo.h>
+
+#include "check.h"
+
+static damo_ctx *ctx;
+
+/* Calls f and returns output 0 as a double (NAN on error). */
+static double call_num(damo_function *f, const damo_arg *args, size_t n)
+{
+    damo_array *out = NULL;
+    double v = NAN;
+    damo_status st = damo_call(f, args, n, &out);
+    CHECK_MSG(st == DAMO_OK, "call: %s", damo_function_errmsg(f));
+    if (st == DAMO_OK)
+        CHECK(damo_array_get_f64(out, 0, &v) == DAMO_OK);
+    damo_array_release(out);
+    return v;
+}
+
+static double state_of(damo_var *s)
+{
+    double v = NAN;
+    CHECK(damo_shared_get_f64(s, &v) == DAMO_OK);
+    return v;
+}
+
+static void test_defaults(void)
+{
+    damo_graph *g = damo_graph_new(ctx);
+    damo_var *x, *y, *w;
+    CHECK(damo_dscalars(g, "x, y, w", &x, &y, &w) == DAMO_OK);
+    damo_array *one = damo_array_scalar(ctx, DAMO_FLOAT64, 1);
+    damo_array *two = damo_array_scalar(ctx, DAMO_FLOAT64, 2);
+    /* f = function([x, In(y, value=1)], x + y) */
+    damo_var *z = damo_add(x, y);
+    damo_in in1[] = {{x, NULL, NULL}, {y, one, NULL}};
+    damo_function_spec s1 = {in1, 2, &z, 1, NULL, 0, NULL, 0, 0};
+    damo_function *f = damo_function_new(g, &s1);
+    CHECK_MSG(f, "%s", damo_graph_errmsg(g));
+    CHECK_CLOSE(call_num(f, (damo_arg[]){DAMO_NUM(33)}, 1), 34, 0, 0);
+    CHECK_CLOSE(call_num(f, (damo_arg[]){DAMO_NUM(33), DAMO_NUM(2)}, 2), 35, 0, 0);
+
+    /* function([x, In(y, value=1), In(w, value=2, name='w_by_name')], (x + y) * w) */
+    damo_var *z2 = damo_mul(damo_add(x, y), w);
+    damo_in in2[] = {{x, NULL, NULL}, {y, one, NULL}, {w, two, "w_by_name"}};
+    damo_function_spec s2 = {in2, 3, &z2, 1, NULL, 0, NULL, 0, 0};
+    damo_function *f2 = damo_function_new(g, &s2);
+    CHECK_MSG(f2, "%s", damo_graph_errmsg(g));
+    CHECK_CLOSE(call_num(f2, (damo_arg[]){DAMO_NUM(33)}, 1), 68, 0, 0);
+    CHECK_CLOSE(call_num(f2, (damo_arg[]){DAMO_NUM(33), DAMO_NUM(2)}, 2), 70, 0, 0);
+    CHECK_CLOSE(call_num(f2, (damo_arg[]){DAMO_NUM(33), DAMO_NUM(0), DAMO_NUM(1)}, 3), 33, 0, 0);
+    CHECK_CLOSE(call_num(f2, (damo_arg[]){DAMO_NUM(33), DAMO_NAMED_NUM("w_by_name", 1)}, 2), 34, 0, 0);
+    CHECK_CLOSE(call_num(f2, (damo_arg[]){DAMO_NUM(33), DAMO_NAMED_NUM("w_by_name", 1),
+                                           DAMO_NAMED_NUM("y", 0)}, 3), 33, 0, 0);
+    /* a value given twice, a missing value, an unknown name */
+    damo_array *out = NULL;
+    CHECK(damo_call(f2, (damo_arg[]){DAMO_NUM(33), DAMO_NUM(1), DAMO_NAMED_NUM("y", 0)}, 3, &out) ==
+          DAMO_ERR_NAME);
+    CHECK_STR_HAS(damo_function_errmsg(f2), "'y'");
+    CHECK(damo_call(f2, (damo_arg[]){DAMO_NAMED_NUM("y", 0)}, 1, &out) == DAMO_ERR_INVALID);
+    CHECK_STR_HAS(damo_function_errmsg(f2), "'x'");
+    CHECK(damo_call(f2, (damo_arg[]){DAMO_NUM(1), DAMO_NAMED_NUM("w", 0)}, 2, &out) == DAMO_ERR_NAME);
+    CHECK_STR_HAS(damo_function_errmsg(f2), "'w'");
+    damo_array_release(one);
+    damo_array_release(two);
+    damo_function_free(f);
+    damo_function_free(f2);
+    damo_graph_free(g);
+}
+
+static void test_accumulator(void)
+{
+    damo_graph *g = damo_graph_new(ctx);
+    /* state = shared(0) is int64; inc = iscalar; state + inc is int64 */
+    damo_var *state = damo_shared_int(g, 0, "state");
+    damo_var *inc = damo_iscalar(g, "inc");
+    CHECK_INT(damo_var_dtype(state), DAMO_INT64);
+    CHECK_INT(damo_var_dtype(damo_add(state, inc)), DAMO_INT64);
+    damo_in in[] = {{inc, NULL, NULL}};
+    damo_update up = {state, damo_add(state, inc)};
+    damo_function_spec s = {in, 1, &state, 1, &up, 1, NULL, 0, 0};
+    damo_function *acc = damo_function_new(g, &s);
+    CHECK_MSG(acc, "%s", damo_graph_errmsg(g));
+    CHECK_CLOSE(state_of(state), 0, 0, 0);
+    CHECK_CLOSE(call_num(acc, (damo_arg[]){DAMO_NUM(1)}, 1), 0, 0, 0);
+    CHECK_CLOSE(state_of(state), 1, 0, 0);
+    CHECK_CLOSE(call_num(acc, (damo_arg[]){DAMO_NUM(300)}, 1), 1, 0, 0);
+    CHECK_CLOSE(state_of(state), 301, 0, 0);
+    /* state.set_value(-1); accumulator(3) -> -1; state -> 2 */
+    damo_array *m1 = damo_array_scalar(ctx, DAMO_INT64, -1);
+    CHECK(damo_shared_set_value(state, m1) == DAMO_OK);
+    CHECK_CLOSE(call_num(acc, (damo_arg[]){DAMO_NUM(3)}, 1), -1, 0, 0);
+    CHECK_CLOSE(state_of(state), 2, 0, 0);
+    /* set_value checks the dtype */
+    damo_array *wrong = damo_array_scalar(ctx, DAMO_FLOAT64, 1);
+    CHECK(damo_shared_set_value(state, wrong) == DAMO_ERR_TYPE);
+    CHECK_STR_HAS(damo_graph_errmsg(g), "'state'");
+    /* a second function updates the same state: decrementor(2) -> 2, state -> 0 */
+    damo_update down = {state, damo_sub(state, inc)};
+    damo_function_spec sd = {in, 1, &state, 1, &down, 1, NULL, 0, 0};
+    damo_function *dec = damo_function_new(g, &sd);
+    CHECK_CLOSE(call_num(dec, (damo_arg[]){DAMO_NUM(2)}, 1), 2, 0, 0);
+    CHECK_CLOSE(state_of(state), 0, 0, 0);
+    /* givens: skip_shared(1, 3) -> 7 using foo for the state; state stays 0 */
+    damo_var *foo = damo_tensor(g, damo_var_dtype(state), 0, NULL, "foo");
+    damo_var *fn_of_state = damo_add(damo_mul(state, damo_int(g, 2)), inc);
+    damo_in sin[] = {{inc, NULL, NULL}, {foo, NULL, NULL}};
+    damo_given gv = {state, foo};
+    damo_function_spec ss = {sin, 2, &fn_of_state, 1, NULL, 0, &gv, 1, 0};
+    damo_function *skip = damo_function_new(g, &ss);
+    CHECK_MSG(skip, "%s", damo_graph_errmsg(g));
+    CHECK_CLOSE(call_num(skip, (damo_arg[]){DAMO_NUM(1), DAMO_NUM(3)}, 2), 7, 0, 0);
+    CHECK_CLOSE(state_of(state), 0, 0, 0);
+    /* a failing call (bad argument) changes no shared value */
+    damo_array *out = NULL;
+    CHECK(damo_call(acc, (damo_arg[]){DAMO_NUM(0.5)}, 1, &out) == DAMO_ERR_TYPE);
+    CHECK_CLOSE(state_of(state), 0, 0, 0);
+    /* update errors at compile time: not shared, updated twice, lossy type */
+    damo_update bad1 = {inc, damo_add(inc, inc)};
+    damo_function_spec sb1 = {in, 1, &state, 1, &bad1, 1, NULL, 0, 0};
+    CHECK(!damo_function_new(g, &sb1));
+    CHECK_STR_HAS(damo_graph_errmsg(g), "'inc'");
+    damo_update twice[] = {up, down};
+    damo_function_spec sb2 = {in, 1, &state, 1, twice, 2, NULL, 0, 0};
+    CHECK(!damo_function_new(g, &sb2));
+    CHECK_STR_HAS(damo_graph_errmsg(g), "twice");
+    damo_update lossy = {state, damo_mul(state, damo_float(g, 0.5))};
+    damo_function_spec sb3 = {in, 1, &state, 1, &lossy, 1, NULL, 0, 0};
+    CHECK(!damo_function_new(g, &sb3));
+    CHECK_INT(damo_graph_errcode(g), DAMO_ERR_TYPE);
+    CHECK_STR_HAS(damo_graph_errmsg(g), "'state'");
+    damo_array_release(m1);
+    damo_array_release(wrong);
+    damo_function_free(acc);
+    damo_function_free(dec);
+    damo_function_free(skip);
+    damo_graph_free(g);
+}
+
+int main(void)
+{
+    char err[512];
+    if (damo_ctx_new(&ctx, err, sizeof err) != DAMO_OK) {
+        fprintf(stderr, "no device: %s\n", err);
+        return 1;
+    }
+    test_defaults();
+    test_accumulator();
+    damo_ctx_free(ctx);
+    return check_done();
+}
