@@ -451,6 +451,18 @@ typedef struct damo_arg {
 damo_status damo_call(damo_function *f, const damo_arg *args, size_t n_args,
                       damo_array **outputs);
 
+/**
+ * Copies f (Aesara's Function.copy): the copy uses the same compiled
+ * kernels (no program is built again) and its own output buffers. Each
+ * swap pair (var: a shared variable f uses, with: another shared variable
+ * of the same dtype and rank) makes the copy read and update `with` where f
+ * reads and updates `var`. With delete_updates the copy updates nothing.
+ * Returns NULL on error with the message on f. Caller owns the result:
+ * damo_function_free.
+ */
+damo_function *damo_function_copy(damo_function *f, const damo_given *swap, size_t n_swap,
+                                  int delete_updates);
+
 /* Introspection: the compiled schedule. */
 typedef enum damo_step_kind {
     DAMO_STEP_KERNEL = 0, /* a generated OpenCL kernel */

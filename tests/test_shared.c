@@ -1,6 +1,7 @@
-/* Functions with defaults, names, shared variables, updates and givens:
- * the tutorial's sections "Setting a Default Value for an Argument" and
- * "Using Shared Variables", with the tutorial's printed values. */
+/* Functions with defaults, names, shared variables, updates, givens and
+ * copies: the tutorial's sections "Setting a Default Value for an
+ * Argument", "Using Shared Variables" and "Copying functions", with the
+ * tutorial's printed values. */
 #include <damo.h>
 
 #include "check.h"
@@ -140,6 +141,52 @@ static void test_accumulator(void)
     damo_graph_free(g);
 }
 
+/* The tutorial's "Copying functions" section. */
+static void test_copy(void)
+{
+    damo_graph *g = damo_graph_new(ctx);
+    damo_var *state = damo_shared_int(g, 0, "state");
+    damo_var *inc = damo_iscalar(g, "inc");
+    damo_in in[] = {{inc, NULL, NULL}};
+    damo_update up = {state, damo_add(state, inc)};
+    damo_function_spec s = {in, 1, &state, 1, &up, 1, NULL, 0, 0};
+    damo_function *acc = damo_function_new(g, &s);
+    CHECK_CLOSE(call_num(acc, (damo_arg[]){DAMO_NUM(10)}, 1), 0, 0, 0);
+    CHECK_CLOSE(state_of(state), 10, 0, 0);
+
+    damo_cache_stats before, after;
+    damo_ctx_cache_stats(ctx, &before);
+    /* new_accumulator = accumulator.copy(swap={state: new_state}) */
+    damo_var *new_state = damo_shared_int(g, 0, "new_state");
+    damo_given swap = {state, new_state};
+    damo_function *new_acc = damo_function_copy(acc, &swap, 1, 0);
+    CHECK_MSG(new_acc, "%s", damo_function_errmsg(acc));
+    CHECK_CLOSE(call_num(new_acc, (damo_arg[]){DAMO_NUM(100)}, 1), 0, 0, 0);
+    CHECK_CLOSE(state_of(new_state), 100, 0, 0);
+    CHECK_CLOSE(state_of(state), 10, 0, 0);
+    /* null_accumulator = accumulator.copy(delete_updates=True) */
+    damo_function *null_acc = damo_function_copy(acc, NULL, 0, 1);
+    CHECK_MSG(null_acc, "%s", damo_function_errmsg(acc));
+    CHECK_CLOSE(call_num(null_acc, (damo_arg[]){DAMO_NUM(9000)}, 1), 10, 0, 0);
+    CHECK_CLOSE(state_of(state), 10, 0, 0);
+    /* the copies reuse the compiled kernels: nothing was built again */
+    damo_ctx_cache_stats(ctx, &after);
+    CHECK_INT(after.builds, before.builds);
+    CHECK_INT(after.disk_hits, before.disk_hits);
+    /* the original is unchanged by its copies */
+    CHECK_CLOSE(call_num(acc, (damo_arg[]){DAMO_NUM(1)}, 1), 10, 0, 0);
+    CHECK_CLOSE(state_of(state), 11, 0, 0);
+    /* swapping for a variable of another dtype is an error naming both */
+    damo_var *fstate = damo_shared_float(g, 0, "fstate");
+    damo_given bad = {state, fstate};
+    CHECK(!damo_function_copy(acc, &bad, 1, 0));
+    CHECK_STR_HAS(damo_function_errmsg(acc), "'fstate'");
+    damo_function_free(acc);
+    damo_function_free(new_acc);
+    damo_function_free(null_acc);
+    damo_graph_free(g);
+}
+
 int main(void)
 {
     char err[512];
@@ -149,6 +196,7 @@ int main(void)
     }
     test_defaults();
     test_accumulator();
+    test_copy();
     damo_ctx_free(ctx);
     return check_done();
 }

@@ -303,7 +303,7 @@ damo_status damo_call(damo_function *f, const damo_arg *args, size_t n_args, dam
     damo_graph *g = f->fg.g;
     for (size_t i = 0; i < f->n_inputs && st == DAMO_OK; i++)
         f->vals[f->inputs[i].var->id] = f->bound[i];
-    for (size_t i = 0; i < g->n && st == DAMO_OK; i++)
+    for (size_t i = 0; i < f->n_vals && st == DAMO_OK; i++)
         if (g->vars[i]->kind == VAR_SHARED)
             f->vals[i] = g->vars[i]->store->value;
     for (size_t i = 0; i < f->n_steps && st == DAMO_OK; i++)
@@ -322,7 +322,7 @@ damo_status damo_call(damo_function *f, const damo_arg *args, size_t n_args, dam
         }
     }
     /* Borrowed slots are cleared so nothing dangles between calls. */
-    for (size_t i = 0; i < g->n; i++)
+    for (size_t i = 0; i < f->n_vals; i++)
         if (g->vars[i]->kind == VAR_SHARED || g->vars[i]->kind == VAR_INPUT)
             f->vals[i] = NULL;
     for (size_t i = 0; i < f->n_inputs; i++) {

@@ -176,7 +176,7 @@ damo_status step_kernel(damo_function *f, fn_step *fs, cl_kernel *out)
 static damo_status const_values(damo_function *f)
 {
     damo_var **vars = f->fg.g->vars;
-    for (size_t i = 0; i < f->fg.g->n; i++) {
+    for (size_t i = 0; i < f->n_vals; i++) {
         damo_var *v = vars[i];
         if (v->kind != VAR_CONST)
             continue;
@@ -249,7 +249,8 @@ static damo_status compile(damo_function *f, damo_graph *g, const damo_function_
     if ((st = fuse(&f->fg, f->flags & DAMO_FN_NO_FUSION, &steps, &f->n_steps, &f->err)))
         goto done;
     f->steps = calloc(f->n_steps ? f->n_steps : 1, sizeof *f->steps);
-    f->vals = calloc(f->fg.g->n ? f->fg.g->n : 1, sizeof *f->vals);
+    f->n_vals = f->fg.g->n;
+    f->vals = calloc(f->n_vals ? f->n_vals : 1, sizeof *f->vals);
     size_t max_instr = 1;
     for (size_t i = 0; i < f->n_steps; i++)
         if ((size_t)steps[i].prog.n_instr > max_instr)
@@ -362,7 +363,7 @@ void damo_function_free(damo_function *f)
         shared_store_release(f->upd_store[i]);
     free(f->upd_store);
     if (f->vals)
-        for (size_t i = 0; i < f->fg.g->n; i++)
+        for (size_t i = 0; i < f->n_vals; i++)
             damo_array_release(f->vals[i]);
     free(f->vals);
     free(f->bound);

@@ -42,6 +42,9 @@ struct damo_function {
     size_t n_inputs, n_outputs, n_updates;
     shared_store **upd_store;  /* update i stores fg.outputs[n_outputs + i] */
     damo_array **vals;         /* per graph variable: its value in a call */
+    size_t n_vals;             /* variables compiled over; copies may add
+                                * more to the graph, which this function
+                                * never reads */
     damo_array **bound;        /* scratch: per input, a converted argument */
     int64_t *shapes;           /* scratch: DAMO_MAX_DIMS per instruction */
 };
