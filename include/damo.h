@@ -384,10 +384,14 @@ typedef struct damo_given {
     damo_var *with;
 } damo_given;
 
-/** Compilation flags. */
+/** Compilation flags. By default a step with at most 1024 elements whose
+ *  inputs are all on the host runs on the host (same op definitions), since
+ *  a device round trip costs far more than such work; its outputs are then
+ *  on the host. */
 enum {
     DAMO_FN_NO_FUSION = 1u << 0,     /* one kernel per operation */
-    DAMO_FN_NO_DEFAULT_UPDATES = 1u << 1 /* Aesara's no_default_updates */
+    DAMO_FN_NO_DEFAULT_UPDATES = 1u << 1, /* Aesara's no_default_updates */
+    DAMO_FN_DEVICE_ONLY = 1u << 2 /* never run small steps on the host */
 };
 
 typedef struct damo_function_spec {

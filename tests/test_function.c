@@ -6,6 +6,18 @@
 #include "check.h"
 
 static damo_ctx *ctx;
+/* 0, or DAMO_FN_DEVICE_ONLY: the broadcasting and strided tests run once on
+ * each path (their small inputs would otherwise run on the host only). */
+static unsigned flags;
+
+static damo_function *compile_fn(damo_graph *g, size_t ni, damo_var **in, damo_var *out)
+{
+    damo_in ins[4] = {{0}};
+    for (size_t i = 0; i < ni; i++)
+        ins[i].var = in[i];
+    damo_function_spec spec = {ins, ni, &out, 1, NULL, 0, NULL, 0, flags};
+    return damo_function_new(g, &spec);
+}
 
 static damo_array *mat(int64_t r, int64_t c, const double *v)
 {
@@ -55,12 +67,20 @@ static void test_logistic(void)
     CHECK_STR_HAS(text, "array([[0.5       , 0.73105858],");
     CHECK_STR_HAS(text, "[0.26894142, 0.11920292]])");
     free(text);
-    /* outputs stay on the device until read */
+    /* four elements with host inputs are small work: done on the host */
     damo_array_release(o);
     damo_array *o3 = call1(f, a);
-    CHECK(o3 && damo_array_on_device(o3) && !damo_array_on_host(o3));
-    check_values(o3, want, 4, 5e-9);
+    CHECK(o3 && damo_array_on_host(o3) && !damo_array_on_device(o3));
     damo_array_release(o3);
+    /* on the device, outputs stay there until read */
+    damo_in din = {x, NULL, NULL};
+    damo_function_spec dspec = {&din, 1, &s, 1, NULL, 0, NULL, 0, DAMO_FN_DEVICE_ONLY};
+    damo_function *fd = damo_function_new(g, &dspec);
+    damo_array *o4 = fd ? call1(fd, a) : NULL;
+    CHECK(o4 && damo_array_on_device(o4) && !damo_array_on_host(o4));
+    check_values(o4, want, 4, 5e-9);
+    damo_array_release(o4);
+    damo_function_free(fd);
     damo_array_release(o2);
     damo_array_release(a);
     damo_function_free(f);
@@ -78,7 +98,7 @@ static void test_broadcast(void)
     damo_var *k = damo_dscalar(g, "k");
     damo_var *y = damo_mul(damo_add(damo_add(x, r), c), k);
     damo_var *ins[] = {x, r, c, k};
-    damo_function *f = damo_function_simple(g, 4, ins, 1, &y);
+    damo_function *f = compile_fn(g, 4, ins, y);
     CHECK_MSG(f, "%s", damo_graph_errmsg(g));
     CHECK_INT(damo_function_n_kernels(f), 1);
     const double xv[] = {1, 2, 3, 4, 5, 6}, rv[] = {10, 20, 30}, cv[] = {100, 200};
@@ -132,7 +152,7 @@ static void test_strided(void)
     damo_var *a = damo_dmatrix(g, "a"), *b = damo_dmatrix(g, "b");
     damo_var *y = damo_sub(a, b);
     damo_var *ins[] = {a, b};
-    damo_function *f = damo_function_simple(g, 2, ins, 1, &y);
+    damo_function *f = compile_fn(g, 2, ins, y);
     const double base[] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11};
     damo_array *m = damo_array_from_data(ctx, DAMO_FLOAT64, 1, (int64_t[]){12}, base);
     /* aT: the 3x2 transpose of [[0,1,2],[3,4,5]]; bo: [[7, 8], [9, 10], [11, ...]] */
@@ -273,8 +293,11 @@ int main(void)
         return 1;
     }
     test_logistic();
-    test_broadcast();
-    test_strided();
+    for (int pass = 0; pass < 2; pass++) {
+        flags = pass ? DAMO_FN_DEVICE_ONLY : 0;
+        test_broadcast();
+        test_strided();
+    }
     test_call_errors();
     test_npy_roundtrip();
     damo_ctx_free(ctx);

@@ -1,4 +1,5 @@
-/* Every elementwise op on the device, in float32 and float64, on edge
+/* Every elementwise op on the device (DAMO_FN_DEVICE_ONLY: the inputs are
+ * small enough to run on the host otherwise), in float32 and float64, on edge
  * values (0, -0, subnormal, huge, +-inf, nan) against the C library and
  * NumPy's definitions. All ops of one dtype run as ONE fused kernel with
  * one output per op. */
@@ -114,6 +115,14 @@ static int near(double got, double want, damo_dtype t, int ulps)
     return fabs(got - want) <= ulps * eps * fabs(want) + tiny;
 }
 
+/* Compiles a function that always runs its kernels on the device. */
+static damo_function *device_fn(damo_graph *g, size_t ni, damo_var **in, size_t no, damo_var **out)
+{
+    damo_in ins[2] = {{in[0], NULL, NULL}, {ni > 1 ? in[1] : NULL, NULL, NULL}};
+    damo_function_spec spec = {ins, ni, out, no, NULL, 0, NULL, 0, DAMO_FN_DEVICE_ONLY};
+    return damo_function_new(g, &spec);
+}
+
 static void run_dtype(damo_dtype t)
 {
     const double xs[N] = {0.0, -0.0, 0.5, -0.5, 1.0, -1.0, 2.5, -3.75,
@@ -134,7 +143,7 @@ static void run_dtype(damo_dtype t)
     outs[k++] = damo_switch(damo_gt(x, damo_float(g, 0)), x, y);
     outs[k++] = damo_cast(x, DAMO_INT32);
     damo_var *ins[] = {x, y};
-    damo_function *f = damo_function_simple(g, 2, ins, k, outs);
+    damo_function *f = device_fn(g, 2, ins, k, outs);
     CHECK_MSG(f, "%s", damo_graph_errmsg(g));
     if (!f) {
         damo_graph_free(g);
@@ -152,6 +161,7 @@ static void run_dtype(damo_dtype t)
     damo_arg args[] = {DAMO_ARG(xa), DAMO_ARG(ya)};
     damo_array *res[NU + NB + 3] = {NULL};
     CHECK_MSG(damo_call(f, args, 2, res) == DAMO_OK, "%s", damo_function_errmsg(f));
+    CHECK(res[0] && damo_array_on_device(res[0]) && !damo_array_on_host(res[0]));
     const char *tn = damo_dtype_name(t);
     for (size_t o = 0; o < k && res[0]; o++) {
         for (int i = 0; i < N; i++) {
@@ -212,7 +222,7 @@ static void run_int(void)
         {7, 7, 7, 7, 0, 5}, {1, -1, 1, -1, 0, 1}, {-7, 7, -7, 7, 0, -5}, {7, 2, 7, -2, 3, 5},
     };
     damo_var *ins[] = {a, b};
-    damo_function *f = damo_function_simple(g, 2, ins, 10, outs);
+    damo_function *f = device_fn(g, 2, ins, 10, outs);
     CHECK_MSG(f, "%s", damo_graph_errmsg(g));
     const int32_t av[] = {7, -7, 7, -7, 0, 5}, bv[] = {2, 2, -2, -2, 3, 0};
     int64_t n = 6;

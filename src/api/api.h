@@ -57,8 +57,9 @@ int array_is_contiguous(const damo_array *a);
 /* Host address of element 0 of the array's storage, downloading first when
  * the host copy is stale (a blocking read). NULL on error (on ctx). */
 void *array_host_base(damo_array *a);
-/* Marks the host copy as the only valid one (after writing through it). */
-void array_host_written(damo_array *a);
+/* Host memory about to be overwritten: made the only valid copy, after any
+ * queued upload that reads it has finished. NULL on error (on ctx). */
+void *array_host_for_write(damo_array *a);
 /* Device buffer holding the values, uploading without a wait when needed. */
 rt_buf *array_device_buf(damo_array *a);
 /* Makes `buf` (retained) the array's only valid copy. */

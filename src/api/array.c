@@ -218,10 +218,16 @@ void *array_host_base(damo_array *a)
     return st->host;
 }
 
-void array_host_written(damo_array *a)
+void *array_host_for_write(damo_array *a)
 {
-    a->st->host_valid = 1;
-    a->st->dev_valid = 0;
+    storage *st = a->st;
+    if (st->host && st->upload_epoch > a->ctx->epoch_done && damo_ctx_finish(a->ctx) != DAMO_OK)
+        return NULL;
+    if (!storage_host(st))
+        return NULL;
+    st->host_valid = 1;
+    st->dev_valid = 0;
+    return st->host;
 }
 
 rt_buf *array_device_buf(damo_array *a)

@@ -152,29 +152,58 @@ static damo_status step_shapes(damo_function *f, fn_step *fs)
 }
 
 /* The function's array for a step output: reused when nobody else holds
- * it and the shape is unchanged, so a steady loop allocates nothing. */
-static damo_array *output_array(damo_function *f, const damo_var *v, const int64_t *shape, int nd)
+ * it and the shape is unchanged, so a steady loop allocates nothing. Its
+ * host or device copy is about to be overwritten and becomes the only
+ * valid one. */
+static damo_array *output_array(damo_function *f, const damo_var *v, const int64_t *shape, int nd,
+                                int on_host)
 {
     damo_array *a = f->vals[v->id];
-    if (a && a->refcount == 1 && a->st->refcount == 1 && a->dtype == v->type.dtype &&
-        a->ndim == nd && !memcmp(a->shape, shape, (size_t)nd * sizeof *shape)) {
-        /* the kernel overwrites the device copy: a host copy from an
-         * earlier read is stale from now on */
-        array_set_device(a, a->st->dev);
-        return a;
-    }
-    damo_array_release(a);
-    f->vals[v->id] = NULL;
-    if (!(a = array_alloc(f->ctx, v->type.dtype, nd, shape)))
-        return err_copy(&f->err, &f->ctx->err), NULL;
-    rt_buf *b = rt_buf_alloc(&f->ctx->rt, a->st->bytes, &f->err);
-    if (!b) {
+    if (!(a && a->refcount == 1 && a->st->refcount == 1 && a->dtype == v->type.dtype &&
+          a->ndim == nd && !memcmp(a->shape, shape, (size_t)nd * sizeof *shape))) {
         damo_array_release(a);
-        return NULL;
+        if (!(a = f->vals[v->id] = array_alloc(f->ctx, v->type.dtype, nd, shape)))
+            return err_copy(&f->err, &f->ctx->err), NULL;
     }
+    if (on_host)
+        return array_host_for_write(a) ? a : (err_copy(&f->err, &f->ctx->err), NULL);
+    rt_buf *b = a->st->dev ? rt_buf_retain(a->st->dev) : rt_buf_alloc(&f->ctx->rt, a->st->bytes, &f->err);
+    if (!b)
+        return NULL;
     array_set_device(a, b);
     rt_buf_release(b);
-    return f->vals[v->id] = a;
+    return a;
+}
+
+/* Small work whose inputs are on the host runs there: a device round trip
+ * (~60 us on PoCL) costs far more than a few hundred elements. */
+#define HOST_MAX_ELEMENTS 1024
+
+static int runs_on_host(const damo_function *f, const fn_step *fs, int64_t n)
+{
+    if ((f->flags & DAMO_FN_DEVICE_ONLY) || n > HOST_MAX_ELEMENTS)
+        return 0;
+    for (int k = 0; k < fs->s.n_in; k++)
+        if (!f->vals[fs->s.ins[k]->id]->st->host_valid)
+            return 0;
+    return 1;
+}
+
+/* Evaluates the step's program on the host with the op table's host
+ * implementations. */
+static damo_status host_run(damo_function *f, fn_step *fs)
+{
+    int n_in = fs->s.n_in, n_out = fs->s.n_out;
+    for (int k = 0; k < n_in + n_out; k++) {
+        damo_array *a = fs->arrays[k];
+        void *base = array_host_base(a);
+        if (!base)
+            return err_copy(&f->err, &f->ctx->err);
+        fs->views[k] = (sp_view){base, fs->strides + (size_t)k * DAMO_MAX_DIMS, a->offset};
+    }
+    if (sprog_eval(&fs->s.prog, fs->s.ndim, fs->iter, fs->views, fs->views + n_in) != DAMO_OK)
+        return err_set(&f->err, DAMO_ERR_NOMEM, "out of memory running a step on the host");
+    return DAMO_OK;
 }
 
 /* Access mode of an operand of shape/strides (padded to nd) in the
@@ -251,6 +280,7 @@ static damo_status run_step(damo_function *f, fn_step *fs)
     int64_t n = 1;
     for (int d = 0; d < nd; d++)
         n *= fs->iter[d];
+    int on_host = runs_on_host(f, fs, n);
     for (int k = 0; k < n_in + n_out && st == DAMO_OK; k++) {
         int64_t shape[DAMO_MAX_DIMS], strides[DAMO_MAX_DIMS];
         damo_array *a;
@@ -258,7 +288,7 @@ static damo_status run_step(damo_function *f, fn_step *fs)
             a = f->vals[fs->s.ins[k]->id];
         } else {
             const int64_t *sh = f->shapes + (size_t)fs->s.prog.out[k - n_in] * DAMO_MAX_DIMS;
-            if (!(a = output_array(f, fs->s.outs[k - n_in], sh, nd)))
+            if (!(a = output_array(f, fs->s.outs[k - n_in], sh, nd, on_host)))
                 st = f->err.code;
         }
         if (st != DAMO_OK)
@@ -271,6 +301,8 @@ static damo_status run_step(damo_function *f, fn_step *fs)
         }
         fs->modes[k] = access_mode(shape, strides, fs->iter, nd, fs->strides + (size_t)k * DAMO_MAX_DIMS);
     }
+    if (st == DAMO_OK && on_host)
+        return host_run(f, fs);
     cl_kernel kern = NULL;
     if (st == DAMO_OK)
         st = step_kernel(f, fs, &kern);

@@ -276,7 +276,8 @@ static damo_status compile(damo_function *f, damo_graph *g, const damo_function_
         s->iter = calloc(DAMO_MAX_DIMS, sizeof *s->iter);
         s->strides = calloc((size_t)(n ? n : 1) * DAMO_MAX_DIMS, sizeof *s->strides);
         s->arrays = calloc((size_t)(n ? n : 1), sizeof *s->arrays);
-        if (!s->modes || !s->iter || !s->strides || !s->arrays) {
+        s->views = calloc((size_t)(n ? n : 1), sizeof *s->views);
+        if (!s->modes || !s->iter || !s->strides || !s->arrays || !s->views) {
             st = err_set(&f->err, DAMO_ERR_NOMEM, "out of memory compiling");
             break;
         }
@@ -351,6 +352,7 @@ void damo_function_free(damo_function *f)
         free(s->iter);
         free(s->strides);
         free(s->arrays);
+        free(s->views);
         fstep_clear(&s->s);
     }
     free(f->steps);

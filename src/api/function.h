@@ -23,6 +23,7 @@ typedef struct fn_step {
     int64_t *iter;        /* scratch: this call's iteration shape */
     int64_t *strides;     /* scratch: DAMO_MAX_DIMS kernel strides per operand */
     damo_array **arrays;  /* scratch: the operands' arrays */
+    sp_view *views;       /* scratch: the operands for a host run */
 } fn_step;
 
 typedef struct fn_input {
