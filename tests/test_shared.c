@@ -145,6 +145,70 @@ static void test_accumulator(void)
     damo_graph_free(g);
 }
 
+/* Several updates in one call see the old values (a swap), static shapes
+ * of shared variables, a given of the wrong type, and device arrays passed
+ * from one call to the next without a read. */
+static void test_more(void)
+{
+    damo_graph *g = damo_graph_new(ctx);
+    damo_var *a = damo_shared_int(g, 1, "a"), *b = damo_shared_int(g, 2, "b");
+    damo_update swap[] = {{a, b}, {b, a}};
+    damo_function_spec s = {NULL, 0, &a, 1, swap, 2, NULL, 0, 0};
+    damo_function *f = damo_function_new(g, &s);
+    CHECK_MSG(f, "%s", damo_graph_errmsg(g));
+    CHECK_CLOSE(call_num(f, NULL, 0), 1, 0, 0);
+    CHECK(state_of(a) == 2 && state_of(b) == 1);
+    CHECK_CLOSE(call_num(f, NULL, 0), 2, 0, 0);
+    CHECK(state_of(a) == 1 && state_of(b) == 2);
+
+    /* shape=(1, None): set_value may change the unknown size only */
+    const double v3[] = {1, 2, 3}, v4[] = {1, 2, 3, 4};
+    damo_array *r3 = damo_array_from_data(ctx, DAMO_FLOAT64, 2, (int64_t[]){1, 3}, v3);
+    damo_array *r4 = damo_array_from_data(ctx, DAMO_FLOAT64, 2, (int64_t[]){1, 4}, v4);
+    damo_array *c2 = damo_array_from_data(ctx, DAMO_FLOAT64, 2, (int64_t[]){2, 2}, v4);
+    damo_var *w = damo_shared(g, r3, "w", (int64_t[]){1, DAMO_DIM_UNKNOWN});
+    CHECK(w && damo_var_dim(w, 0) == 1 && damo_var_dim(w, 1) == DAMO_DIM_UNKNOWN);
+    CHECK(damo_shared_set_value(w, r4) == DAMO_OK);
+    CHECK(damo_shared_set_value(w, c2) == DAMO_ERR_SHAPE);
+    CHECK_STR_HAS(damo_graph_errmsg(g), "'w'");
+    CHECK(!damo_shared(g, c2, "bad", (int64_t[]){1, DAMO_DIM_UNKNOWN}));
+
+    /* a given must keep the dtype */
+    damo_var *x = damo_dvector(g, "x"), *k = damo_ivector(g, "k");
+    damo_var *y = damo_exp(x);
+    damo_given gv = {x, k};
+    damo_in in[] = {{k, NULL, NULL}};
+    damo_function_spec sg = {in, 1, &y, 1, NULL, 0, &gv, 1, 0};
+    CHECK(!damo_function_new(g, &sg));
+    CHECK_INT(damo_graph_errcode(g), DAMO_ERR_TYPE);
+    CHECK_STR_HAS(damo_graph_errmsg(g), "'x'");
+    CHECK_STR_HAS(damo_graph_errmsg(g), "'k'");
+
+    /* an output left on the device feeds the next call as it is */
+    damo_in xin = {x, NULL, NULL};
+    damo_function_spec sd = {&xin, 1, &y, 1, NULL, 0, NULL, 0, DAMO_FN_DEVICE_ONLY};
+    damo_function *fd = damo_function_new(g, &sd);
+    const double zeros[2048] = {0};
+    damo_array *in0 = damo_array_from_data(ctx, DAMO_FLOAT64, 1, (int64_t[]){2048}, zeros);
+    damo_array *o1 = NULL, *o2 = NULL;
+    CHECK(fd && damo_call(fd, (damo_arg[]){DAMO_ARG(in0)}, 1, &o1) == DAMO_OK);
+    CHECK(o1 && damo_array_on_device(o1) && !damo_array_on_host(o1));
+    CHECK(fd && damo_call(fd, (damo_arg[]){DAMO_ARG(o1)}, 1, &o2) == DAMO_OK);
+    CHECK(o1 && !damo_array_on_host(o1)); /* never copied to the host */
+    double e1 = 0;
+    CHECK(o2 && damo_array_get_f64(o2, 2047, &e1) == DAMO_OK);
+    CHECK_CLOSE(e1, 2.718281828459045, 4e-16, 0); /* exp(exp(0)) = e */
+    damo_array_release(o1);
+    damo_array_release(o2);
+    damo_array_release(in0);
+    damo_array_release(r3);
+    damo_array_release(r4);
+    damo_array_release(c2);
+    damo_function_free(f);
+    damo_function_free(fd);
+    damo_graph_free(g);
+}
+
 /* The tutorial's "Copying functions" section. */
 static void test_copy(void)
 {
@@ -263,6 +327,7 @@ int main(void)
     test_defaults();
     test_accumulator();
     test_copy();
+    test_more();
     test_no_growth();
     damo_ctx_free(ctx);
     return check_done();
