@@ -123,6 +123,24 @@ static void test_accumulator(void)
     damo_array *out = NULL;
     CHECK(damo_call(acc, (damo_arg[]){DAMO_NUM(0.5)}, 1, &out) == DAMO_ERR_TYPE);
     CHECK_CLOSE(state_of(state), 0, 0, 0);
+    /* a call that fails halfway (the update's value computed, then a shape
+     * error in another step) changes no shared value either */
+    damo_var *u = damo_dvector(g, "u"), *v = damo_dmatrix(g, "v");
+    damo_var *uv = damo_add(u, v);
+    damo_in hin[] = {{inc, NULL, NULL}, {u, NULL, NULL}, {v, NULL, NULL}};
+    damo_function_spec sh = {hin, 3, &uv, 1, &up, 1, NULL, 0, 0};
+    damo_function *half = damo_function_new(g, &sh);
+    CHECK_MSG(half, "%s", damo_graph_errmsg(g));
+    const double three[] = {1, 2, 3}, four[] = {1, 2, 3, 4};
+    damo_array *ua = damo_array_from_data(ctx, DAMO_FLOAT64, 1, (int64_t[]){3}, three);
+    damo_array *va = damo_array_from_data(ctx, DAMO_FLOAT64, 2, (int64_t[]){1, 4}, four);
+    CHECK(damo_call(half, (damo_arg[]){DAMO_NUM(5), DAMO_ARG(ua), DAMO_ARG(va)}, 3, &out) ==
+          DAMO_ERR_SHAPE);
+    CHECK_STR_HAS(damo_function_errmsg(half), "'u'");
+    CHECK_CLOSE(state_of(state), 0, 0, 0);
+    damo_array_release(ua);
+    damo_array_release(va);
+    damo_function_free(half);
     /* update errors at compile time: not shared, updated twice, lossy type */
     damo_update bad1 = {inc, damo_add(inc, inc)};
     damo_function_spec sb1 = {in, 1, &state, 1, &bad1, 1, NULL, 0, 0};
