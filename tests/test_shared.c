@@ -76,19 +76,31 @@ static void test_defaults(void)
     damo_graph_free(g);
 }
 
+/* The tutorial's accumulator: state = shared(0), inc = iscalar('inc'),
+ * function([inc], state, updates=[(state, state + inc)]). */
+static damo_function *accumulator(damo_graph *g, damo_var **state, damo_var **inc,
+                                  damo_update *up)
+{
+    *state = damo_shared_int(g, 0, "state");
+    *inc = damo_iscalar(g, "inc");
+    *up = (damo_update){*state, damo_add(*state, *inc)};
+    damo_in in = {*inc, NULL, NULL};
+    damo_function_spec s = {&in, 1, state, 1, up, 1, NULL, 0, 0};
+    damo_function *acc = damo_function_new(g, &s);
+    CHECK_MSG(acc, "%s", damo_graph_errmsg(g));
+    return acc;
+}
+
 static void test_accumulator(void)
 {
     damo_graph *g = damo_graph_new(ctx);
-    /* state = shared(0) is int64; inc = iscalar; state + inc is int64 */
-    damo_var *state = damo_shared_int(g, 0, "state");
-    damo_var *inc = damo_iscalar(g, "inc");
-    CHECK_INT(damo_var_dtype(state), DAMO_INT64);
-    CHECK_INT(damo_var_dtype(damo_add(state, inc)), DAMO_INT64);
+    damo_var *state, *inc;
+    damo_update up;
+    damo_function *acc = accumulator(g, &state, &inc, &up);
     damo_in in[] = {{inc, NULL, NULL}};
-    damo_update up = {state, damo_add(state, inc)};
-    damo_function_spec s = {in, 1, &state, 1, &up, 1, NULL, 0, 0};
-    damo_function *acc = damo_function_new(g, &s);
-    CHECK_MSG(acc, "%s", damo_graph_errmsg(g));
+    /* shared(0) is int64; iscalar is int32; state + inc is int64 */
+    CHECK_INT(damo_var_dtype(state), DAMO_INT64);
+    CHECK_INT(damo_var_dtype(up.expr), DAMO_INT64);
     CHECK_CLOSE(state_of(state), 0, 0, 0);
     CHECK_CLOSE(call_num(acc, (damo_arg[]){DAMO_NUM(1)}, 1), 0, 0, 0);
     CHECK_CLOSE(state_of(state), 1, 0, 0);
@@ -231,12 +243,9 @@ static void test_more(void)
 static void test_copy(void)
 {
     damo_graph *g = damo_graph_new(ctx);
-    damo_var *state = damo_shared_int(g, 0, "state");
-    damo_var *inc = damo_iscalar(g, "inc");
-    damo_in in[] = {{inc, NULL, NULL}};
-    damo_update up = {state, damo_add(state, inc)};
-    damo_function_spec s = {in, 1, &state, 1, &up, 1, NULL, 0, 0};
-    damo_function *acc = damo_function_new(g, &s);
+    damo_var *state, *inc;
+    damo_update up;
+    damo_function *acc = accumulator(g, &state, &inc, &up);
     CHECK_CLOSE(call_num(acc, (damo_arg[]){DAMO_NUM(10)}, 1), 0, 0, 0);
     CHECK_CLOSE(state_of(state), 10, 0, 0);
 
@@ -308,12 +317,9 @@ static int memory_tool_active(void)
 static void test_no_growth(void)
 {
     damo_graph *g = damo_graph_new(ctx);
-    damo_var *state = damo_shared_int(g, 0, "state");
-    damo_var *inc = damo_iscalar(g, "inc");
-    damo_in in[] = {{inc, NULL, NULL}};
-    damo_update up = {state, damo_add(state, inc)};
-    damo_function_spec s = {in, 1, &state, 1, &up, 1, NULL, 0, 0};
-    damo_function *acc = damo_function_new(g, &s);
+    damo_var *state, *inc;
+    damo_update up;
+    damo_function *acc = accumulator(g, &state, &inc, &up);
     long before = 0;
     int ok = 1;
     for (int i = 1; i <= 101000 && ok; i++) {
