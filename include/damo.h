@@ -390,7 +390,9 @@ typedef struct damo_given {
  *  on the host. */
 enum {
     DAMO_FN_NO_FUSION = 1u << 0,     /* one kernel per operation */
-    DAMO_FN_NO_DEFAULT_UPDATES = 1u << 1, /* Aesara's no_default_updates */
+    DAMO_FN_NO_DEFAULT_UPDATES = 1u << 1, /* Aesara's no_default_updates; default
+                                           * updates arrive with random streams,
+                                           * until then there are none */
     DAMO_FN_DEVICE_ONLY = 1u << 2 /* never run small steps on the host */
 };
 
@@ -467,11 +469,10 @@ damo_status damo_call(damo_function *f, const damo_arg *args, size_t n_args,
 damo_function *damo_function_copy(damo_function *f, const damo_given *swap, size_t n_swap,
                                   int delete_updates);
 
-/* Introspection: the compiled schedule. */
+/* Introspection: the compiled schedule. Every step so far is a generated
+ * kernel; a call may still run a small one on the host (see the flags). */
 typedef enum damo_step_kind {
-    DAMO_STEP_KERNEL = 0, /* a generated OpenCL kernel */
-    DAMO_STEP_HOST = 1,   /* work done on the host */
-    DAMO_STEP_COPY = 2
+    DAMO_STEP_KERNEL = 0 /* a generated OpenCL kernel */
 } damo_step_kind;
 size_t damo_function_n_steps(const damo_function *f);
 damo_step_kind damo_function_step_kind(const damo_function *f, size_t i);
