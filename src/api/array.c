@@ -16,13 +16,20 @@ static storage *storage_new(damo_ctx *ctx, size_t bytes)
     return st;
 }
 
+/* Waits until no queued upload still reads the storage's host copy, before
+ * that memory is freed or overwritten. */
+static damo_status storage_wait_uploads(storage *st)
+{
+    if (st->host && st->upload_epoch > st->ctx->epoch_done)
+        return damo_ctx_finish(st->ctx);
+    return DAMO_OK;
+}
+
 static void storage_release(storage *st)
 {
     if (!st || --st->refcount > 0)
         return;
-    /* A queued upload may still read the host copy. */
-    if (st->host && st->upload_epoch > st->ctx->epoch_done)
-        damo_ctx_finish(st->ctx);
+    storage_wait_uploads(st);
     rt_buf_release(st->dev);
     free(st->host);
     free(st);
@@ -221,9 +228,7 @@ void *array_host_base(damo_array *a)
 void *array_host_for_write(damo_array *a)
 {
     storage *st = a->st;
-    if (st->host && st->upload_epoch > a->ctx->epoch_done && damo_ctx_finish(a->ctx) != DAMO_OK)
-        return NULL;
-    if (!storage_host(st))
+    if (storage_wait_uploads(st) != DAMO_OK || !storage_host(st))
         return NULL;
     st->host_valid = 1;
     st->dev_valid = 0;
