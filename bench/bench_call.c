@@ -57,7 +57,7 @@ static int call_f(void *p)
     fcall *c = p;
     damo_array *out = NULL;
     double v = 0;
-    int bad = damo_call(c->f, &c->arg, 1, &out) != DAMO_OK ||
+    int bad = damo_call(c->f, &c->arg, 1, &out, 1) != DAMO_OK ||
               (c->read && damo_array_get_f64(out, 0, &v) != DAMO_OK);
     damo_array_release(out);
     if (bad)
@@ -117,8 +117,8 @@ int main(void)
         return 1;
     }
     kcall kc = {ctx, k};
-    fcall c_f = {f, DAMO_NUM(33), 1}, c_fcall = {f, DAMO_NUM(33), 0}, c_fd = {fd, DAMO_NUM(33), 1},
-          c_acc = {acc, DAMO_NUM(1), 1}, c_accd = {accd, DAMO_NUM(1), 1};
+    fcall c_f = {f, DAMO_FLOAT(33), 1}, c_fcall = {f, DAMO_FLOAT(33), 0}, c_fd = {fd, DAMO_FLOAT(33), 1},
+          c_acc = {acc, DAMO_FLOAT(1), 1}, c_accd = {accd, DAMO_FLOAT(1), 1};
     double empty = median_us(call_empty, &kc, PER_BATCH / 4);
     struct { const char *what; job fn; void *arg; } rows[] = {
         {"f(33), result read (default: host for small work)", call_f, &c_f},

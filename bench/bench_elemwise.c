@@ -152,7 +152,7 @@ static int damo_once(void *state)
     damo_bench *b = state;
     damo_arg arg = DAMO_ARG(b->x);
     damo_array *y = NULL;
-    if (damo_call(b->f, &arg, 1, &y) != DAMO_OK) {
+    if (damo_call(b->f, &arg, 1, &y, 1) != DAMO_OK) {
         fprintf(stderr, "damo_call: %s\n", damo_function_errmsg(b->f));
         return 1;
     }
@@ -170,7 +170,7 @@ static int check_chain(damo_bench *b, int k, int64_t n, const char *label)
 {
     damo_arg arg = DAMO_ARG(b->x);
     damo_array *y = NULL;
-    if (damo_call(b->f, &arg, 1, &y) != DAMO_OK) {
+    if (damo_call(b->f, &arg, 1, &y, 1) != DAMO_OK) {
         fprintf(stderr, "damo_call: %s\n", damo_function_errmsg(b->f));
         return 1;
     }

@@ -18,12 +18,12 @@ static int fail(const char *what, const char *msg)
 /* Compiles f = function([x], expr), calls it on data, prints the result. */
 static int run(damo_graph *g, damo_var *x, damo_var *expr, damo_array *data, const char *label)
 {
-    damo_function *f = damo_function_simple(g, 1, &x, 1, &expr);
+    damo_function *f = damo_function_simple(g, 1, &x, 1, &expr, 0);
     if (!f)
         return fail("compile", damo_graph_errmsg(g));
     damo_array *out = NULL;
     damo_arg arg = DAMO_ARG(data);
-    if (damo_call(f, &arg, 1, &out) != DAMO_OK) {
+    if (damo_call(f, &arg, 1, &out, 1) != DAMO_OK) {
         int rc = fail("call", damo_function_errmsg(f));
         damo_function_free(f);
         return rc;

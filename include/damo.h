@@ -2,16 +2,26 @@
  * damo — symbolic tensor graphs compiled to OpenCL.
  *
  * The one public header. Conventions (SQLite/ArrayFire style):
- *  - Functions that can fail return a damo_status (DAMO_OK == 0) or NULL, and
- *    leave a message on the handle they concern: damo_ctx_errmsg() for
- *    contexts and arrays, damo_graph_errmsg() for graph building and
- *    compilation, damo_function_errmsg() for calls.
+ *  - Functions that can fail return a damo_status (DAMO_OK == 0) or NULL.
+ *    The message goes to the handle the call concerns (a context for arrays,
+ *    a graph for building and compiling, a function for calls, a shared
+ *    variable for its value) AND to the calling thread's last error
+ *    (damo_last_errmsg), which always holds the most recent failure.
  *  - Graph builders accept NULL inputs and then return NULL without a new
  *    message, so a chained expression reports its first error.
  *  - Ownership is stated on every function: "caller owns" means the caller
  *    must release it with the matching *_free / *_release; "borrowed" means
  *    the pointer stays valid as long as its owner does, and must not be freed.
+ *  - NULL handles are safe everywhere: accessors return the documented
+ *    "nothing" value (0, NULL, "", DAMO_DIM_UNKNOWN), actions return
+ *    DAMO_ERR_INVALID, and *_free / *_release do nothing.
  *  - Nothing in the library prints, aborts or exits.
+ *
+ * Threads: a context and everything made from it (arrays, graphs, shared
+ * variables, functions) must be used by one thread at a time; distinct
+ * contexts may be used from different threads at the same time, and
+ * damo_ctx_new may be called from any number of threads at once. The last
+ * error is per thread.
  */
 #ifndef DAMO_H
 #define DAMO_H
@@ -24,9 +34,9 @@ extern "C" {
 #endif
 
 #define DAMO_VERSION_MAJOR 0
-#define DAMO_VERSION_MINOR 1
+#define DAMO_VERSION_MINOR 2
 #define DAMO_VERSION_PATCH 0
-#define DAMO_VERSION_STRING "0.1.0"
+#define DAMO_VERSION_STRING "0.2.0"
 
 /** Most dimensions an array or tensor type may have. */
 #define DAMO_MAX_DIMS 8
@@ -45,11 +55,18 @@ typedef enum damo_status {
     DAMO_ERR_BUILD = 8,        /* an OpenCL program failed to build */
     DAMO_ERR_DEVICE = 9,       /* an OpenCL call failed */
     DAMO_ERR_IO = 10,          /* file could not be opened, read or written */
-    DAMO_ERR_FORMAT = 11       /* a file's content is corrupt or not supported */
+    DAMO_ERR_FORMAT = 11,      /* a file's content is corrupt or not supported */
+    DAMO_ERR_OVERFLOW = 12     /* a value does not fit its type (NumPy's OverflowError) */
 } damo_status;
 
 /** Short constant English name of a status ("DAMO_ERR_SHAPE"); never NULL. */
 const char *damo_status_name(damo_status s);
+
+/** The status and message of the most recent failure in the calling thread
+ *  (borrowed, valid until this thread's next failure), or DAMO_OK / "" when
+ *  nothing has failed yet. Successful calls leave them as they are. */
+damo_status damo_last_error(void);
+const char *damo_last_errmsg(void);
 
 typedef enum damo_dtype {
     DAMO_BOOL = 0,
@@ -63,7 +80,8 @@ typedef enum damo_dtype {
 const char *damo_dtype_name(damo_dtype t);
 /** Size of one element in bytes (bool is 1), 0 for an invalid value. */
 size_t damo_dtype_size(damo_dtype t);
-/** NumPy's result_type of two dtypes (int32 + float32 -> float64). */
+/** NumPy's result_type of two dtypes (int32 + float32 -> float64), or
+ *  DAMO_NUM_DTYPES when either is invalid. */
 damo_dtype damo_dtype_promote(damo_dtype a, damo_dtype b);
 
 /* ------------------------------------------------------------------------ */
@@ -88,31 +106,43 @@ damo_status damo_ctx_new(damo_ctx **out, char *errmsg, size_t errmsg_size);
 damo_status damo_ctx_new_on(const char *selector, damo_ctx **out, char *errmsg,
                             size_t errmsg_size);
 
-/** Waits for queued work, then frees the context. Arrays, graphs and
- *  functions made on it must be freed first. NULL is a no-op. */
+/** Waits for queued work, then frees the context. Arrays, graphs, shared
+ *  variables and functions made on it must be freed first. */
 void damo_ctx_free(damo_ctx *ctx);
 
 /** Last error on this context (arrays, device work), or "" (borrowed). */
 const char *damo_ctx_errmsg(const damo_ctx *ctx);
 damo_status damo_ctx_errcode(const damo_ctx *ctx);
 
-/** Device name, e.g. "pthread-skylake-avx512-AMD EPYC" (borrowed). */
+/** Device name, e.g. "pthread-skylake-avx512-AMD EPYC" (borrowed; "" for
+ *  NULL). */
 const char *damo_ctx_device_name(const damo_ctx *ctx);
 /** 1 when the device supports float64. */
 int damo_ctx_has_fp64(const damo_ctx *ctx);
 /** Blocks until all work queued on the context has finished. */
 damo_status damo_ctx_finish(damo_ctx *ctx);
+/** Where compiled kernels are cached on disk, or why they are not (an
+ *  unusable or unsafe directory is skipped, never trusted), as one line
+ *  (borrowed). */
+const char *damo_ctx_cache_info(const damo_ctx *ctx);
 
-/** Program-cache counters of the context (for tests and tuning). */
-typedef struct damo_cache_stats {
-    uint64_t memory_hits;  /* programs found built in this process */
-    uint64_t disk_hits;    /* programs loaded from the on-disk cache */
-    uint64_t builds;       /* programs compiled from source */
-} damo_cache_stats;
-void damo_ctx_cache_stats(const damo_ctx *ctx, damo_cache_stats *out);
+/** Counters of a context, for tests and tuning (all monotonic). */
+typedef struct damo_ctx_stats {
+    uint64_t memory_hits;     /* programs found built in this process */
+    uint64_t disk_hits;       /* programs loaded from the on-disk cache */
+    uint64_t builds;          /* programs compiled from source */
+    uint64_t host_waits;      /* times the host blocked until the device
+                               * finished something (reads, finishes, waits
+                               * for an upload before its memory is reused) */
+    uint64_t buffers_created; /* device buffers allocated (not reused from
+                               * the context's pool) */
+} damo_ctx_stats;
+/** Fills *out (all zeros for a NULL ctx). */
+void damo_ctx_get_stats(const damo_ctx *ctx, damo_ctx_stats *out);
 
 /* ------------------------------------------------------------------------ */
 /* Arrays: dtype, shape, strides; values on the host, the device, or both.   */
+/* Arrays are reference counted and their values never change once made.    */
 /* ------------------------------------------------------------------------ */
 
 typedef struct damo_array damo_array;
@@ -126,22 +156,27 @@ damo_array *damo_array_zeros(damo_ctx *ctx, damo_dtype dtype, int ndim,
 
 /**
  * New C-contiguous array holding a copy of `data` (prod(shape) elements of
- * `dtype`, C order; bools are one byte each, 0 or 1). The caller keeps
- * ownership of `data`. Returns NULL on error (message on ctx).
- * Caller owns the result: damo_array_release.
+ * `dtype`, C order; bools are one byte each, any non-zero byte is true).
+ * The caller keeps ownership of `data`. Returns NULL on error (message on
+ * ctx). Caller owns the result: damo_array_release.
  */
 damo_array *damo_array_from_data(damo_ctx *ctx, damo_dtype dtype, int ndim,
                                  const int64_t *shape, const void *data);
 
-/** 0-d array from a C number, converted to dtype as a C cast would.
- *  Caller owns the result; NULL on error (message on ctx). */
+/** 0-d array from a C number, converted to dtype as damo_cast converts a
+ *  float64 (so 300.7 as int8 saturates to 127). Caller owns the result;
+ *  NULL on error (message on ctx). */
 damo_array *damo_array_scalar(damo_ctx *ctx, damo_dtype dtype, double value);
+/** 0-d array from a C integer, exact for every int64 (wrapping as NumPy's
+ *  astype does for narrower dtypes). Caller owns; NULL on error. */
+damo_array *damo_array_scalar_int(damo_ctx *ctx, damo_dtype dtype, int64_t value);
 
 /**
  * View with explicit element strides and element offset into the data of
  * `base` (which must be C-contiguous); no data is copied. The view shares
- * base's storage and keeps it alive. Out-of-bounds views are an error.
- * Caller owns the result; NULL on error (message on ctx).
+ * base's storage and keeps it alive. A view that would reach outside base
+ * (or whose sizes, strides or offset overflow) is an error.
+ * Caller owns the result; NULL on error (message on base's ctx).
  */
 damo_array *damo_array_strided_view(damo_array *base, int ndim,
                                     const int64_t *shape,
@@ -149,15 +184,17 @@ damo_array *damo_array_strided_view(damo_array *base, int ndim,
 
 /** Adds a reference; returns a. */
 damo_array *damo_array_retain(damo_array *a);
-/** Drops a reference; the last one frees the array. NULL is a no-op. */
+/** Drops a reference; the last one frees the array. Never waits for the
+ *  device. */
 void damo_array_release(damo_array *a);
 
+/** dtype (DAMO_NUM_DTYPES for NULL), ndim (0 for NULL). */
 damo_dtype damo_array_dtype(const damo_array *a);
 int damo_array_ndim(const damo_array *a);
-/** Shape and element strides (borrowed, ndim entries). */
+/** Shape and element strides (borrowed, ndim entries; NULL for NULL). */
 const int64_t *damo_array_shape(const damo_array *a);
 const int64_t *damo_array_strides(const damo_array *a);
-/** Number of elements (1 for a 0-d array). */
+/** Number of elements (1 for a 0-d array, 0 for NULL). */
 int64_t damo_array_size(const damo_array *a);
 /** 1 when the array's current values are on the host / on the device. */
 int damo_array_on_host(const damo_array *a);
@@ -165,13 +202,16 @@ int damo_array_on_device(const damo_array *a);
 
 /**
  * Copies the array's values, converted to C order, into `dst` (room for
- * damo_array_size elements of the array's dtype). Waits for device work
- * that produces them. Returns DAMO_OK or an error (message on the ctx).
+ * damo_array_size elements of the array's dtype). Waits for the device work
+ * that produces them; a device-only contiguous array is read straight into
+ * dst. Returns DAMO_OK or an error (message on the ctx).
  */
 damo_status damo_array_read(damo_array *a, void *dst);
 
-/** Reads element `index` (flat C-order index) as a double. */
+/** Reads element `index` (flat C-order index) as a double / an int64
+ *  (converted as damo_cast converts). */
 damo_status damo_array_get_f64(damo_array *a, int64_t index, double *out);
+damo_status damo_array_get_i64(damo_array *a, int64_t index, int64_t *out);
 
 /** Makes the values present on the device (uploads if needed, no wait). */
 damo_status damo_array_to_device(damo_array *a);
@@ -184,8 +224,9 @@ damo_status damo_array_to_device(damo_array *a);
 char *damo_array_to_string(damo_array *a);
 
 /** Loads a NumPy .npy file (format 1.0-3.0, little-endian, C or Fortran
- *  order, damo's dtypes). Caller owns the result; NULL on error with the
- *  reason (I/O, format, dtype) on ctx. */
+ *  order, damo's dtypes). Only regular files are read (a FIFO or device is
+ *  refused, never waited on). Caller owns the result; NULL on error with
+ *  the reason and the path on ctx. */
 damo_array *damo_array_load_npy(damo_ctx *ctx, const char *path);
 /** Saves as a .npy file (format 1.0, C order). */
 damo_status damo_array_save_npy(damo_array *a, const char *path);
@@ -202,14 +243,15 @@ typedef struct damo_var damo_var;
 /** New empty graph on ctx. Caller owns it: damo_graph_free. NULL if out of
  *  memory or ctx is NULL. */
 damo_graph *damo_graph_new(damo_ctx *ctx);
-/** Frees the graph and every variable in it. Compiled functions keep their
- *  own copy and stay usable. NULL is a no-op. */
+/** Frees the graph and every variable in it. Compiled functions and shared
+ *  variables are independent of it and stay usable. */
 void damo_graph_free(damo_graph *g);
 /** Last error of building or compiling in this graph, or "" (borrowed). */
 const char *damo_graph_errmsg(const damo_graph *g);
 damo_status damo_graph_errcode(const damo_graph *g);
 
-/* Inspecting variables (all borrowed / by value). */
+/* Inspecting variables (all borrowed / by value; NULL gives DAMO_NUM_DTYPES,
+ * 0, DAMO_DIM_UNKNOWN and NULL). */
 damo_dtype damo_var_dtype(const damo_var *v);
 int damo_var_ndim(const damo_var *v);
 /** Static size of dimension i, or DAMO_DIM_UNKNOWN. */
@@ -254,29 +296,42 @@ DAMO_DECLARE_CONSTRUCTORS(d)
  * Constants. A C number is "weakly typed" as in NumPy 2 (NEP 50): combined
  * with a tensor it takes the tensor's dtype when the kinds agree, so
  * `damo_float(g, 1) + fmatrix` is float32 and `damo_int(g, 1) + iscalar` is
- * int32; alone it is float64 / int64.
+ * int32; alone it is float64 / int64. As in NumPy 2, arithmetic with a C
+ * integer that the other operand's integer dtype cannot hold is an error
+ * (DAMO_ERR_OVERFLOW: `int8 + 300`), comparisons with one give the
+ * mathematically right answer (`uint8 < -1` is false), and clip bounds
+ * outside the dtype's range are clamped to it.
  */
 damo_var *damo_float(damo_graph *g, double value);
 damo_var *damo_int(damo_graph *g, int64_t value);
-/** Constant of a fixed dtype from a C number (converted as a C cast). */
+/** Constant of a fixed dtype from a C number (converted as damo_cast). */
 damo_var *damo_const_scalar(damo_graph *g, damo_dtype dtype, double value);
-/** Constant holding a copy of an array's values. */
+/** Constant holding a copy of an array's values (an array of g's context). */
 damo_var *damo_constant(damo_graph *g, damo_array *value);
 
 /* Elementwise operations with NumPy broadcasting and type promotion.
  * Each returns a new variable owned by the inputs' graph, or NULL on error
  * (incompatible static shapes, unsupported dtype, NULL input, inputs from
- * different graphs) with the message on the graph. */
+ * different graphs) with the message on the graph. Integer arithmetic wraps
+ * around as NumPy's does. "Floating" ops upgrade integer inputs as Aesara
+ * does: bool, (u)int8 and (u)int16 to float32, wider integers to float64. */
 #define DAMO_DECLARE_UNARY(name) damo_var *damo_##name(damo_var *a);
 #define DAMO_DECLARE_BINARY(name) damo_var *damo_##name(damo_var *a, damo_var *b);
 DAMO_DECLARE_BINARY(add)      /* a + b */
-DAMO_DECLARE_BINARY(sub)      /* a - b */
+DAMO_DECLARE_BINARY(sub)      /* a - b (not for two bools, as in NumPy) */
 DAMO_DECLARE_BINARY(mul)      /* a * b */
-DAMO_DECLARE_BINARY(true_div) /* a / b, always floating (ints -> float64) */
-DAMO_DECLARE_BINARY(int_div)  /* a // b, floor division (x // 0 == 0 for ints) */
-DAMO_DECLARE_BINARY(mod)      /* a % b with the sign of b (Python) */
-DAMO_DECLARE_BINARY(pow)      /* a ** b */
-DAMO_DECLARE_BINARY(arctan2)
+DAMO_DECLARE_BINARY(true_div) /* a / b, floating; integers and bools give float64
+                               * as in NumPy */
+DAMO_DECLARE_BINARY(int_div)  /* a // b, floor division; for integers x // 0 is 0
+                               * and INT_MIN // -1 is INT_MIN (NumPy) */
+DAMO_DECLARE_BINARY(mod)      /* a % b with the sign of b (Python); x % 0 is 0
+                               * for integers */
+DAMO_DECLARE_BINARY(pow)      /* a ** b; exact for integers, wrapping. A negative
+                               * integer exponent is an error when it is a
+                               * constant; at run time it gives 1 ** b == 1,
+                               * (-1) ** b == +-1 and 0 for any other base (the
+                               * truncated value 1 / a**-b), with 0 ** -b == 0 */
+DAMO_DECLARE_BINARY(arctan2)  /* floating */
 DAMO_DECLARE_BINARY(maximum)  /* NaN-propagating, like NumPy */
 DAMO_DECLARE_BINARY(minimum)
 DAMO_DECLARE_BINARY(lt)
@@ -285,17 +340,17 @@ DAMO_DECLARE_BINARY(le)
 DAMO_DECLARE_BINARY(ge)
 DAMO_DECLARE_BINARY(eq)
 DAMO_DECLARE_BINARY(neq)
-DAMO_DECLARE_UNARY(neg)
+DAMO_DECLARE_UNARY(neg)       /* not for bool, as in NumPy */
 DAMO_DECLARE_UNARY(abs)
-DAMO_DECLARE_UNARY(sign)
-DAMO_DECLARE_UNARY(exp)
+DAMO_DECLARE_UNARY(sign)      /* not for bool, as in NumPy */
+DAMO_DECLARE_UNARY(exp)       /* exp .. isinf: floating (isnan/isinf give bool) */
 DAMO_DECLARE_UNARY(expm1)
 DAMO_DECLARE_UNARY(log)
 DAMO_DECLARE_UNARY(log1p)
 DAMO_DECLARE_UNARY(log2)
 DAMO_DECLARE_UNARY(log10)
 DAMO_DECLARE_UNARY(sqrt)
-DAMO_DECLARE_UNARY(sqr)       /* a * a */
+DAMO_DECLARE_UNARY(sqr)       /* a * a; bool gives int8 as NumPy's square */
 DAMO_DECLARE_UNARY(sin)
 DAMO_DECLARE_UNARY(cos)
 DAMO_DECLARE_UNARY(tan)
@@ -315,7 +370,8 @@ DAMO_DECLARE_UNARY(isnan)
 DAMO_DECLARE_UNARY(isinf)
 #undef DAMO_DECLARE_UNARY
 #undef DAMO_DECLARE_BINARY
-/* Bitwise on integers, logical on bool; floats are a type error. (Spelled
+/* int_div, mod and pow of two bools compute in int8, as NumPy's do.
+ * Bitwise on integers, logical on bool; floats are a type error. (Spelled
  * out because and/or/xor/not are operator tokens in C++.) */
 damo_var *damo_and(damo_var *a, damo_var *b);
 damo_var *damo_or(damo_var *a, damo_var *b);
@@ -327,159 +383,199 @@ damo_var *damo_div(damo_var *a, damo_var *b);
 damo_var *damo_clip(damo_var *a, damo_var *lo, damo_var *hi);
 /** switch(cond, a, b): a where cond is non-zero, else b (numpy.where). */
 damo_var *damo_switch(damo_var *cond, damo_var *a, damo_var *b);
-/** a converted to dtype (floats to ints truncate toward zero and
- *  saturate; NaN becomes 0). */
+/** a converted to dtype: to bool is `!= 0`; floats to ints truncate toward
+ *  zero and saturate, NaN becoming 0 (NumPy leaves those undefined);
+ *  integers to narrower integers wrap. */
 damo_var *damo_cast(damo_var *a, damo_dtype dtype);
 
 /* ------------------------------------------------------------------------ */
-/* Shared variables: a variable with a value that persists across calls.     */
+/* Shared variables: values that persist across calls, shared by every      */
+/* function that uses them. Independent of graphs: a program keeps the      */
+/* handle (a model's weights) after freeing the graphs it built with it.    */
 /* ------------------------------------------------------------------------ */
 
-/**
- * New shared variable holding a copy of `value`. `static_shape` (ndim
- * entries, DAMO_DIM_UNKNOWN for "any size") may be NULL: every dimension is
- * then unknown (Aesara's default). name may be NULL. The value lives on the
- * device and is shared by every function that uses the variable; it outlives
- * the graph as long as a function uses it. NULL on error (message on g).
- */
-damo_var *damo_shared(damo_graph *g, damo_array *value, const char *name,
-                      const int64_t *static_shape);
-/** Shared 0-d int64 / float64 from a C number (Aesara's shared(0), shared(0.)). */
-damo_var *damo_shared_int(damo_graph *g, int64_t value, const char *name);
-damo_var *damo_shared_float(damo_graph *g, double value, const char *name);
+typedef struct damo_shared damo_shared;
 
-/** Current value of a shared variable as a new array (caller owns it:
- *  damo_array_release). NULL on error (message on the variable's graph). */
-damo_array *damo_shared_get_value(damo_var *shared);
-/** Replaces the value with a copy of `value`: dtype must match and static
- *  dimensions keep their size. Error (message on the graph) otherwise. */
-damo_status damo_shared_set_value(damo_var *shared, damo_array *value);
-/** Convenience: the value of a 0-d shared variable as a double. */
-damo_status damo_shared_get_f64(damo_var *shared, double *out);
+/**
+ * New shared variable holding `value` (an array of ctx; arrays never
+ * change, so it is kept, not copied). `static_shape` (ndim entries,
+ * DAMO_DIM_UNKNOWN for "any size") may be NULL: every dimension is then
+ * unknown (Aesara's default). name may be NULL (copied). Caller owns the
+ * result: damo_shared_release. NULL on error (message on ctx).
+ */
+damo_shared *damo_shared_new(damo_ctx *ctx, damo_array *value, const char *name,
+                             const int64_t *static_shape);
+/** Shared 0-d int64 / float64 from a C number (Aesara's shared(0), shared(0.)). */
+damo_shared *damo_shared_int(damo_ctx *ctx, int64_t value, const char *name);
+damo_shared *damo_shared_float(damo_ctx *ctx, double value, const char *name);
+damo_shared *damo_shared_retain(damo_shared *s);
+/** Drops a reference; graphs and functions that use s hold their own. */
+void damo_shared_release(damo_shared *s);
+
+/** The variable standing for s in g: the same variable on every call for
+ *  the same (g, s). g holds a reference to s. NULL on error (message on g). */
+damo_var *damo_shared_var(damo_graph *g, damo_shared *s);
+/** The shared variable a variable stands for (borrowed), or NULL. */
+damo_shared *damo_var_shared(const damo_var *v);
+
+/** Name (borrowed; NULL when unnamed) and last error ("" if none). */
+const char *damo_shared_name(const damo_shared *s);
+const char *damo_shared_errmsg(const damo_shared *s);
+
+/** Current value (caller owns a new reference: damo_array_release). NULL
+ *  only for a NULL s. */
+damo_array *damo_shared_get_value(damo_shared *s);
+/** Replaces the value by `value` (kept, not copied): same context and
+ *  dtype, and static dimensions keep their size. Error (message on s)
+ *  otherwise. */
+damo_status damo_shared_set_value(damo_shared *s, damo_array *value);
+/** The value of a 0-d shared variable as a double / an exact int64. */
+damo_status damo_shared_get_f64(damo_shared *s, double *out);
+damo_status damo_shared_get_i64(damo_shared *s, int64_t *out);
+
+/* ------------------------------------------------------------------------ */
+/* Values from C: call arguments and input defaults.                        */
+/* ------------------------------------------------------------------------ */
+
+typedef enum damo_value_kind {
+    DAMO_VALUE_ARRAY = 0,  /* `array` (borrowed) */
+    DAMO_VALUE_INT,        /* the int64 `i`, exact */
+    DAMO_VALUE_FLOAT       /* the double `f` */
+} damo_value_kind;
+
+/** One value: positional when name is NULL. A number must fit the input's
+ *  dtype exactly (1.5 for an int input, or 2^53 + 1 for a float64 input, is
+ *  an error naming the input); an array of another dtype is converted when
+ *  that loses nothing, as Aesara does. */
+typedef struct damo_arg {
+    const char *name;
+    damo_value_kind kind;
+    damo_array *array;
+    int64_t i;
+    double f;
+} damo_arg;
+#ifdef __cplusplus
+#define DAMO_ARG_INIT_(k, a, i, f) (damo_arg{NULL, (k), (a), (int64_t)(i), (double)(f)})
+#else
+#define DAMO_ARG_INIT_(k, a, i, f) ((damo_arg){NULL, (k), (a), (int64_t)(i), (double)(f)})
+#endif
+#define DAMO_ARG(a) DAMO_ARG_INIT_(DAMO_VALUE_ARRAY, (a), 0, 0)
+#define DAMO_INT(v) DAMO_ARG_INIT_(DAMO_VALUE_INT, NULL, (v), 0)
+#define DAMO_FLOAT(v) DAMO_ARG_INIT_(DAMO_VALUE_FLOAT, NULL, 0, (v))
+/** The same value, passed by name: damo_named("w_by_name", DAMO_INT(1)). */
+damo_arg damo_named(const char *name, damo_arg value);
 
 /* ------------------------------------------------------------------------ */
 /* Functions: compile inputs -> outputs (+ updates, givens) and call.         */
 /* ------------------------------------------------------------------------ */
 
-typedef struct damo_function damo_function;
-
-/** An input (Aesara's In): the variable, an optional default value
- *  (borrowed during compilation, copied), and an optional name that
- *  overrides the variable's name for calls by name. */
-typedef struct damo_in {
-    damo_var *var;
-    damo_array *value;
-    const char *name;
-} damo_in;
-
-/** (shared variable, new value expression). */
-typedef struct damo_update {
-    damo_var *var;
-    damo_var *expr;
-} damo_update;
-
-/** (variable, its replacement) for one function. */
-typedef struct damo_given {
-    damo_var *var;
-    damo_var *with;
-} damo_given;
-
-/** Compilation flags. By default a step with at most 1024 elements whose
- *  inputs are all on the host runs on the host (same op definitions), since
- *  a device round trip costs far more than such work; its outputs are then
- *  on the host. */
+/** Compilation flags. */
 enum {
-    DAMO_FN_NO_FUSION = 1u << 0,     /* one kernel per operation */
-    DAMO_FN_NO_DEFAULT_UPDATES = 1u << 1, /* Aesara's no_default_updates; default
-                                           * updates arrive with random streams,
-                                           * until then there are none */
-    DAMO_FN_DEVICE_ONLY = 1u << 2 /* never run small steps on the host */
+    DAMO_FN_NO_FUSION = 1u << 0,          /* one kernel per operation */
+    DAMO_FN_NO_DEFAULT_UPDATES = 1u << 1, /* Aesara's no_default_updates: ignore
+                                           * the default updates of the graph's
+                                           * variables (random streams bring them;
+                                           * until then nothing has one) */
+    DAMO_FN_DEVICE_ONLY = 1u << 2         /* never run small steps on the host */
 };
 
-typedef struct damo_function_spec {
-    const damo_in *inputs;
-    size_t n_inputs;
-    damo_var *const *outputs;
-    size_t n_outputs;
-    const damo_update *updates;
-    size_t n_updates;
-    const damo_given *givens;
-    size_t n_givens;
-    unsigned flags;
-} damo_function_spec;
+/** What a function is compiled from: built up call by call, then given to
+ *  damo_compile. Each call returns DAMO_OK or an error, which also sticks
+ *  to the spec so that damo_compile reports the first one. */
+typedef struct damo_spec damo_spec;
+
+/** New empty spec over g (caller owns: damo_spec_free). NULL for a NULL g
+ *  or when out of memory. */
+damo_spec *damo_spec_new(damo_graph *g);
+void damo_spec_free(damo_spec *s);
+/** Appends an input; v must be an input variable of g. */
+damo_status damo_spec_input(damo_spec *s, damo_var *v);
+/** Appends an input called `name` (copied) instead of v's own name. */
+damo_status damo_spec_input_named(damo_spec *s, damo_var *v, const char *name);
+/** Appends an input with a default (Aesara's In(v, value=..., name=...)):
+ *  `value` is a number or an array (kept); its name, when not NULL, is the
+ *  input's name for calls. Inputs with defaults must come last. */
+damo_status damo_spec_input_default(damo_spec *s, damo_var *v, damo_arg value);
+/** Appends an output. */
+damo_status damo_spec_output(damo_spec *s, damo_var *v);
+/** Adds the update (shared variable <- expr); expr is converted to the
+ *  variable's dtype when that loses nothing. */
+damo_status damo_spec_update(damo_spec *s, damo_var *shared_var, damo_var *expr);
+/** Replaces `var` by `with` in this function only (same dtype and rank). */
+damo_status damo_spec_given(damo_spec *s, damo_var *var, damo_var *with);
+/** Sets the DAMO_FN_* flags. */
+damo_status damo_spec_flags(damo_spec *s, unsigned flags);
+
+typedef struct damo_function damo_function;
 
 /**
- * Compiles a function. Returns NULL on error with the message on g
- * (an output that does not depend only on the inputs, a bad update or
- * given, a kernel that does not build...). Caller owns the result:
- * damo_function_free. The function keeps its own copy of the graph.
+ * Compiles the spec. Returns NULL on error with the message on the spec's
+ * graph (the spec's first error, an output that does not depend only on the
+ * inputs, a kernel that does not build...). Caller owns the result:
+ * damo_function_free. The function is independent of the graph and the
+ * spec, which may be freed at once.
  */
-damo_function *damo_function_new(damo_graph *g, const damo_function_spec *spec);
+damo_function *damo_compile(const damo_spec *s);
 
 /** Shorthand: inputs without defaults, no updates or givens. */
 damo_function *damo_function_simple(damo_graph *g, size_t n_inputs,
                                     damo_var *const *inputs, size_t n_outputs,
-                                    damo_var *const *outputs);
+                                    damo_var *const *outputs, unsigned flags);
 
 void damo_function_free(damo_function *f);
-/** Last error of a call, or "" (borrowed). */
+/** Last error of a call or copy, or "" (borrowed). */
 const char *damo_function_errmsg(const damo_function *f);
 damo_status damo_function_errcode(const damo_function *f);
 size_t damo_function_n_inputs(const damo_function *f);
 size_t damo_function_n_outputs(const damo_function *f);
 
-/** One argument of a call: positional when name is NULL. Either `array`
- *  (borrowed) or, when array is NULL, the C number `value`. */
-typedef struct damo_arg {
-    const char *name;
-    damo_array *array;
-    double value;
-} damo_arg;
-#ifdef __cplusplus
-#define DAMO_ARG_INIT_(n, a, v) (damo_arg{(n), (a), (double)(v)})
-#else
-#define DAMO_ARG_INIT_(n, a, v) ((damo_arg){(n), (a), (double)(v)})
-#endif
-#define DAMO_ARG(a) DAMO_ARG_INIT_(NULL, (a), 0)
-#define DAMO_NUM(v) DAMO_ARG_INIT_(NULL, NULL, (v))
-#define DAMO_NAMED(n, a) DAMO_ARG_INIT_((n), (a), 0)
-#define DAMO_NAMED_NUM(n, v) DAMO_ARG_INIT_((n), NULL, (v))
-
 /**
  * Calls f. Arguments bind to inputs by position, then by name; inputs not
- * given take their default. Arrays whose dtype differs are converted when
- * no precision is lost (as Aesara does), else it is an error naming the
- * input. On success, when `outputs` is not NULL, outputs[i] receives a new
- * reference to output i (caller owns each: damo_array_release); its values
- * may still be on the device until read. On error nothing is returned,
- * no shared value changes, the message is on f, and f stays usable.
+ * given take their default. n_outputs must be f's number of outputs (or 0
+ * with outputs NULL to drop them); outputs[i] then receives a new
+ * reference to output i (caller owns each: damo_array_release), whose
+ * values may still be on the device until read. On error every outputs[i]
+ * is set to NULL, no shared value changes, the message is on f, and f stays
+ * usable. A call waits for the device only to read values it needs on the
+ * host (the host-wait counter of damo_ctx_get_stats shows it).
  */
 damo_status damo_call(damo_function *f, const damo_arg *args, size_t n_args,
-                      damo_array **outputs);
+                      damo_array **outputs, size_t n_outputs);
+
+/** (shared variable of f, its replacement in a copy). */
+typedef struct damo_swap {
+    damo_shared *from;
+    damo_shared *to;
+} damo_swap;
 
 /**
- * Copies f (Aesara's Function.copy): the copy uses the same compiled
- * kernels (no program is built again) and its own output buffers. Each
- * swap pair (var: a shared variable f uses, with: another shared variable
- * of the same dtype and rank) makes the copy read and update `with` where f
- * reads and updates `var`. With delete_updates the copy updates nothing.
+ * Copies f (Aesara's Function.copy): the copy runs the same compiled
+ * kernels (nothing is built again) and leaves f unchanged. Each swap makes
+ * the copy read and update `to` where f reads and updates `from` (same
+ * dtype and static shape). With delete_updates the copy updates nothing.
  * Returns NULL on error with the message on f. Caller owns the result:
  * damo_function_free.
  */
-damo_function *damo_function_copy(damo_function *f, const damo_given *swap, size_t n_swap,
+damo_function *damo_function_copy(damo_function *f, const damo_swap *swaps, size_t n_swaps,
                                   int delete_updates);
 
-/* Introspection: the compiled schedule. Every step so far is a generated
- * kernel; a call may still run a small one on the host (see the flags). */
+/* Introspection: the compiled schedule, a list of typed steps. */
 typedef enum damo_step_kind {
-    DAMO_STEP_KERNEL = 0 /* a generated OpenCL kernel */
+    DAMO_STEP_ELEMWISE = 0 /* a generated fused elementwise kernel; a call may
+                            * run a small one on the host instead */
 } damo_step_kind;
 size_t damo_function_n_steps(const damo_function *f);
 damo_step_kind damo_function_step_kind(const damo_function *f, size_t i);
-/** Generated OpenCL source of step i, or NULL (borrowed). */
+/** One line saying what step i does ("fused elementwise: 4 ops (neg, exp,
+ *  add, true_div), 1 output") (borrowed), or NULL. */
+const char *damo_function_step_text(const damo_function *f, size_t i);
+/** Generated OpenCL source of step i's first kernel, or NULL (borrowed). */
 const char *damo_function_step_source(const damo_function *f, size_t i);
 /** Number of generated kernels in the schedule. */
 size_t damo_function_n_kernels(const damo_function *f);
+/** Device buffers the schedule keeps for intermediate values, which steps
+ *  share when their lifetimes do not overlap. */
+size_t damo_function_n_temp_buffers(const damo_function *f);
 
 #ifdef __cplusplus
 }

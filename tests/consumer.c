@@ -15,13 +15,13 @@ int main(void)
     damo_graph *g = damo_graph_new(ctx);
     damo_var *x = damo_dmatrix(g, "x");
     damo_var *s = damo_div(damo_float(g, 1), damo_add(damo_float(g, 1), damo_exp(damo_neg(x))));
-    damo_function *f = damo_function_simple(g, 1, &x, 1, &s);
+    damo_function *f = damo_function_simple(g, 1, &x, 1, &s, 0);
     const double in[] = {0, 1, -1, -2}, want[] = {0.5, 0.73105858, 0.26894142, 0.11920292};
     int64_t shape[] = {2, 2};
     damo_array *a = damo_array_from_data(ctx, DAMO_FLOAT64, 2, shape, in), *out = NULL;
     damo_arg arg = DAMO_ARG(a);
     double got[4] = {0};
-    int ok = f && damo_call(f, &arg, 1, &out) == DAMO_OK && damo_array_read(out, got) == DAMO_OK;
+    int ok = f && damo_call(f, &arg, 1, &out, 1) == DAMO_OK && damo_array_read(out, got) == DAMO_OK;
     for (int i = 0; ok && i < 4; i++)
         ok = fabs(got[i] - want[i]) < 1e-8;
     printf("C consumer: %s\n", ok ? "ok" : "WRONG");

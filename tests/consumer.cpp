@@ -18,14 +18,14 @@ int main()
     damo_var *x = damo_dmatrix(g, "x");
     damo_var *s2 = damo_div(damo_add(damo_float(g, 1), damo_tanh(damo_div(x, damo_float(g, 2)))),
                             damo_float(g, 2));
-    damo_function *f = damo_function_simple(g, 1, &x, 1, &s2);
+    damo_function *f = damo_function_simple(g, 1, &x, 1, &s2, 0);
     std::vector<double> in = {0, 1, -1, -2}, want = {0.5, 0.73105858, 0.26894142, 0.11920292};
     int64_t shape[] = {2, 2};
     damo_array *a = damo_array_from_data(ctx, DAMO_FLOAT64, 2, shape, in.data());
     damo_array *out = nullptr;
     damo_arg arg = DAMO_ARG(a);
     std::vector<double> got(4);
-    bool ok = f && damo_call(f, &arg, 1, &out) == DAMO_OK &&
+    bool ok = f && damo_call(f, &arg, 1, &out, 1) == DAMO_OK &&
               damo_array_read(out, got.data()) == DAMO_OK;
     for (int i = 0; ok && i < 4; i++)
         ok = std::fabs(got[i] - want[i]) < 1e-8;

@@ -118,9 +118,7 @@ static int near(double got, double want, damo_dtype t, int ulps)
 /* Compiles a function that always runs its kernels on the device. */
 static damo_function *device_fn(damo_graph *g, size_t ni, damo_var **in, size_t no, damo_var **out)
 {
-    damo_in ins[2] = {{in[0], NULL, NULL}, {ni > 1 ? in[1] : NULL, NULL, NULL}};
-    damo_function_spec spec = {ins, ni, out, no, NULL, 0, NULL, 0, DAMO_FN_DEVICE_ONLY};
-    return damo_function_new(g, &spec);
+    return damo_function_simple(g, ni, in, no, out, DAMO_FN_DEVICE_ONLY);
 }
 
 static void run_dtype(damo_dtype t)
@@ -160,7 +158,7 @@ static void run_dtype(damo_dtype t)
     damo_array *ya = damo_array_from_data(ctx, t, 1, &n, t == DAMO_FLOAT32 ? (void *)yf : (void *)ys);
     damo_arg args[] = {DAMO_ARG(xa), DAMO_ARG(ya)};
     damo_array *res[NU + NB + 3] = {NULL};
-    CHECK_MSG(damo_call(f, args, 2, res) == DAMO_OK, "%s", damo_function_errmsg(f));
+    CHECK_MSG(damo_call(f, args, 2, res, k) == DAMO_OK, "%s", damo_function_errmsg(f));
     CHECK(res[0] && damo_array_on_device(res[0]) && !damo_array_on_host(res[0]));
     const char *tn = damo_dtype_name(t);
     for (size_t o = 0; o < k && res[0]; o++) {
@@ -230,7 +228,7 @@ static void run_int(void)
     damo_array *ba = damo_array_from_data(ctx, DAMO_INT32, 1, &n, bv);
     damo_arg args[] = {DAMO_ARG(aa), DAMO_ARG(ba)};
     damo_array *res[10] = {NULL};
-    CHECK(f && damo_call(f, args, 2, res) == DAMO_OK);
+    CHECK(f && damo_call(f, args, 2, res, 10) == DAMO_OK);
     for (int o = 0; o < 10 && res[0]; o++) {
         int32_t got[6];
         CHECK(damo_array_dtype(res[o]) == DAMO_INT32 && damo_array_read(res[o], got) == DAMO_OK);

@@ -116,6 +116,17 @@ static rt_device *default_device(void)
     return &devs[pick];
 }
 
+
+/* An upload whose source may change as soon as it returns. */
+static damo_status put(rt_ctx *rt, rt_buf *b, size_t off, size_t size, const void *src, damo_err *e)
+{
+    cl_event pending;
+    damo_status st = rt_upload(rt, b, off, size, src, &pending, e);
+    if (st == DAMO_OK && pending)
+        st = rt_event_wait(rt, pending, e);
+    return st;
+}
+
 static void test_buffers(rt_ctx *rt)
 {
     damo_err e;
@@ -126,19 +137,19 @@ static void test_buffers(rt_ctx *rt)
     rt_buf *a = rt_buf_alloc(rt, sizeof src, &e), *b = rt_buf_alloc(rt, sizeof src, &e);
     CHECK(a && b);
     CHECK_INT(rt_buf_size(a), sizeof src);
-    CHECK_INT(rt_buf_write(rt, a, 0, sizeof src, src, 1, &e), DAMO_OK);
+    CHECK_INT(put(rt, a, 0, sizeof src, src, &e), DAMO_OK);
     CHECK_INT(rt_buf_read(rt, a, 0, sizeof dst, dst, &e), DAMO_OK);
     CHECK(memcmp(src, dst, sizeof src) == 0);
 
     /* copy 10 doubles from a[5..15) to b[20..30) */
     memset(mid, 0, sizeof mid);
-    CHECK_INT(rt_buf_write(rt, b, 0, sizeof mid, mid, 0, &e), DAMO_OK);
+    CHECK_INT(put(rt, b, 0, sizeof mid, mid, &e), DAMO_OK);
     CHECK_INT(rt_buf_copy(rt, a, 5 * sizeof(double), b, 20 * sizeof(double), 10 * sizeof(double), &e),
               DAMO_OK);
     CHECK_INT(rt_buf_read(rt, b, 0, sizeof dst, dst, &e), DAMO_OK);
     CHECK(dst[19] == 0 && dst[20] == src[5] && dst[29] == src[14] && dst[30] == 0);
 
-    CHECK_INT(rt_buf_write(rt, a, 8, sizeof src, src, 1, &e), DAMO_ERR_INVALID);
+    CHECK_INT(put(rt, a, 8, sizeof src, src, &e), DAMO_ERR_INVALID);
     CHECK_STR_HAS(e.msg, "outside a buffer of 800 bytes");
     CHECK_INT(rt_buf_copy(rt, a, 0, b, 1, sizeof src, &e), DAMO_ERR_INVALID);
 
@@ -146,7 +157,7 @@ static void test_buffers(rt_ctx *rt)
     CHECK(z != NULL);
     if (z) {
         CHECK_INT(rt_buf_size(z), 0);
-        CHECK_INT(rt_buf_write(rt, z, 0, 0, src, 1, &e), DAMO_OK);
+        CHECK_INT(put(rt, z, 0, 0, src, &e), DAMO_OK);
         CHECK_INT(rt_buf_read(rt, z, 0, 0, dst, &e), DAMO_OK);
         CHECK_INT(rt_buf_copy(rt, z, 0, a, 0, 0, &e), DAMO_OK);
     }
@@ -223,8 +234,8 @@ static void run_add(rt_ctx *rt, const char *options, float scale, size_t n, size
            *c = rt_buf_alloc(rt, n * sizeof(float), &e);
     cl_mem ma = rt_buf_mem(a), mb = rt_buf_mem(b), mc = rt_buf_mem(c);
     cl_uint un = (cl_uint)n;
-    CHECK_INT(rt_buf_write(rt, a, 0, n * sizeof(float), ha, 1, &e), DAMO_OK);
-    CHECK_INT(rt_buf_write(rt, b, 0, n * sizeof(float), hb, 1, &e), DAMO_OK);
+    CHECK_INT(put(rt, a, 0, n * sizeof(float), ha, &e), DAMO_OK);
+    CHECK_INT(put(rt, b, 0, n * sizeof(float), hb, &e), DAMO_OK);
     CHECK(clSetKernelArg(k, 0, sizeof ma, &ma) == CL_SUCCESS);
     CHECK(clSetKernelArg(k, 1, sizeof mb, &mb) == CL_SUCCESS);
     CHECK(clSetKernelArg(k, 2, sizeof mc, &mc) == CL_SUCCESS);

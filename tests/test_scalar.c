@@ -64,18 +64,18 @@ static void test_rules(void)
                f32 = {DAMO_FLOAT32, WEAK_NONE}, wf = {DAMO_FLOAT64, WEAK_FLOAT},
                wi = {DAMO_INT64, WEAK_INT};
     /* Aesara: iscalar / iscalar is float64; state (int64) + inc (int32) int64 */
-    CHECK(op_infer(OP_TRUE_DIV, (op_operand[]){i32, i32}, 0, &t, &e) == DAMO_OK &&
+    CHECK(op_infer(SOP_TRUE_DIV, (op_operand[]){i32, i32}, 0, &t, &e) == DAMO_OK &&
           t.out == DAMO_FLOAT64);
-    CHECK(op_infer(OP_ADD, (op_operand[]){i64, i32}, 0, &t, &e) == DAMO_OK && t.out == DAMO_INT64);
+    CHECK(op_infer(SOP_ADD, (op_operand[]){i64, i32}, 0, &t, &e) == DAMO_OK && t.out == DAMO_INT64);
     /* 1.0 * fmatrix stays float32; 1 + iscalar stays int32 */
-    CHECK(op_infer(OP_MUL, (op_operand[]){wf, f32}, 0, &t, &e) == DAMO_OK && t.out == DAMO_FLOAT32);
-    CHECK(op_infer(OP_ADD, (op_operand[]){wi, i32}, 0, &t, &e) == DAMO_OK && t.out == DAMO_INT32);
-    CHECK(op_infer(OP_ADD, (op_operand[]){wi, wf}, 0, &t, &e) == DAMO_OK && t.weak == WEAK_FLOAT);
-    CHECK(op_infer(OP_LT, (op_operand[]){f32, i32}, 0, &t, &e) == DAMO_OK && t.out == DAMO_BOOL &&
+    CHECK(op_infer(SOP_MUL, (op_operand[]){wf, f32}, 0, &t, &e) == DAMO_OK && t.out == DAMO_FLOAT32);
+    CHECK(op_infer(SOP_ADD, (op_operand[]){wi, i32}, 0, &t, &e) == DAMO_OK && t.out == DAMO_INT32);
+    CHECK(op_infer(SOP_ADD, (op_operand[]){wi, wf}, 0, &t, &e) == DAMO_OK && t.weak == WEAK_FLOAT);
+    CHECK(op_infer(SOP_LT, (op_operand[]){f32, i32}, 0, &t, &e) == DAMO_OK && t.out == DAMO_BOOL &&
           t.compute == DAMO_FLOAT64);
-    CHECK(op_infer(OP_EXP, (op_operand[]){{DAMO_INT8, WEAK_NONE}}, 0, &t, &e) == DAMO_OK &&
+    CHECK(op_infer(SOP_EXP, (op_operand[]){{DAMO_INT8, WEAK_NONE}}, 0, &t, &e) == DAMO_OK &&
           t.out == DAMO_FLOAT32);
-    CHECK(op_infer(OP_AND, (op_operand[]){f32, i32}, 0, &t, &e) == DAMO_ERR_TYPE);
+    CHECK(op_infer(SOP_AND, (op_operand[]){f32, i32}, 0, &t, &e) == DAMO_ERR_TYPE);
     CHECK_STR_HAS(e.msg, "and");
     CHECK_STR_HAS(e.msg, "float32");
 }
@@ -99,13 +99,13 @@ static void test_host_float(void)
     static const double vals[] = {0.0, -0.0, 0.5, -0.5, 1.0, -1.0, 2.5, -3.75, 1e-310, 1e300,
                                   -1e300, INFINITY, -INFINITY, NAN};
     struct { scalar_op op; double (*d)(double); float (*f)(float); } un[] = {
-        {OP_EXP, exp, expf}, {OP_EXPM1, expm1, expm1f}, {OP_LOG, log, logf},
-        {OP_LOG1P, log1p, log1pf}, {OP_LOG2, log2, log2f}, {OP_LOG10, log10, log10f},
-        {OP_SQRT, sqrt, sqrtf}, {OP_SIN, sin, sinf}, {OP_COS, cos, cosf}, {OP_TAN, tan, tanf},
-        {OP_ARCSIN, asin, asinf}, {OP_ARCCOS, acos, acosf}, {OP_ARCTAN, atan, atanf},
-        {OP_SINH, sinh, sinhf}, {OP_COSH, cosh, coshf}, {OP_TANH, tanh, tanhf},
-        {OP_ERF, erf, erff}, {OP_FLOOR, floor, floorf}, {OP_CEIL, ceil, ceilf},
-        {OP_ROUND, rint, rintf}, {OP_ABS, fabs, fabsf},
+        {SOP_EXP, exp, expf}, {SOP_EXPM1, expm1, expm1f}, {SOP_LOG, log, logf},
+        {SOP_LOG1P, log1p, log1pf}, {SOP_LOG2, log2, log2f}, {SOP_LOG10, log10, log10f},
+        {SOP_SQRT, sqrt, sqrtf}, {SOP_SIN, sin, sinf}, {SOP_COS, cos, cosf}, {SOP_TAN, tan, tanf},
+        {SOP_ARCSIN, asin, asinf}, {SOP_ARCCOS, acos, acosf}, {SOP_ARCTAN, atan, atanf},
+        {SOP_SINH, sinh, sinhf}, {SOP_COSH, cosh, coshf}, {SOP_TANH, tanh, tanhf},
+        {SOP_ERF, erf, erff}, {SOP_FLOOR, floor, floorf}, {SOP_CEIL, ceil, ceilf},
+        {SOP_ROUND, rint, rintf}, {SOP_ABS, fabs, fabsf},
     };
     for (size_t k = 0; k < sizeof un / sizeof un[0]; k++)
         for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++) {
@@ -119,14 +119,14 @@ static void test_host_float(void)
                       op_get(un[k].op)->name, (double)fv, fg, fw);
         }
     /* numpy values: np.round([0.5, 1.5, 2.5, -0.5, -1.5]) -> [0, 2, 2, -0, -2] */
-    CHECK(ev(OP_ROUND, DAMO_FLOAT64, 0.5, 0) == 0 && ev(OP_ROUND, DAMO_FLOAT64, 2.5, 0) == 2 &&
-          ev(OP_ROUND, DAMO_FLOAT64, -1.5, 0) == -2);
+    CHECK(ev(SOP_ROUND, DAMO_FLOAT64, 0.5, 0) == 0 && ev(SOP_ROUND, DAMO_FLOAT64, 2.5, 0) == 2 &&
+          ev(SOP_ROUND, DAMO_FLOAT64, -1.5, 0) == -2);
     /* np.sign([-2, -0., 0., 3, nan]) -> [-1, 0, 0, 1, nan] */
-    CHECK(ev(OP_SIGN, DAMO_FLOAT64, -2, 0) == -1 && ev(OP_SIGN, DAMO_FLOAT64, 3, 0) == 1 &&
-          ev(OP_SIGN, DAMO_FLOAT64, -0.0, 0) == 0 && isnan(ev(OP_SIGN, DAMO_FLOAT64, NAN, 0)));
+    CHECK(ev(SOP_SIGN, DAMO_FLOAT64, -2, 0) == -1 && ev(SOP_SIGN, DAMO_FLOAT64, 3, 0) == 1 &&
+          ev(SOP_SIGN, DAMO_FLOAT64, -0.0, 0) == 0 && isnan(ev(SOP_SIGN, DAMO_FLOAT64, NAN, 0)));
     /* np.maximum([nan, 1, 2], [1, nan, 3]) -> [nan, nan, 3] */
-    CHECK(isnan(ev(OP_MAXIMUM, DAMO_FLOAT64, NAN, 1)) && isnan(ev(OP_MAXIMUM, DAMO_FLOAT64, 1, NAN)) &&
-          ev(OP_MAXIMUM, DAMO_FLOAT64, 2, 3) == 3);
+    CHECK(isnan(ev(SOP_MAXIMUM, DAMO_FLOAT64, NAN, 1)) && isnan(ev(SOP_MAXIMUM, DAMO_FLOAT64, 1, NAN)) &&
+          ev(SOP_MAXIMUM, DAMO_FLOAT64, 2, 3) == 3);
     /* np.mod and np.floor_divide on a = [7.5, -7.5, 7.5, -7.5, 0, -0., 5, inf, -3],
      * b = [2, 2, -2, -2, 3, 3, 0, 3, inf] (NumPy 2.4.6) */
     static const double fa[] = {7.5, -7.5, 7.5, -7.5, 0.0, -0.0, 5.0, INFINITY, -3.0};
@@ -134,7 +134,7 @@ static void test_host_float(void)
     static const double fmod_np[] = {1.5, 0.5, -0.5, -1.5, 0.0, 0.0, NAN, NAN, INFINITY};
     static const double fdiv_np[] = {3.0, -4.0, -4.0, 3.0, 0.0, -0.0, INFINITY, NAN, -1.0};
     for (int i = 0; i < 9; i++) {
-        double m = ev(OP_MOD, DAMO_FLOAT64, fa[i], fb[i]), q = ev(OP_INT_DIV, DAMO_FLOAT64, fa[i], fb[i]);
+        double m = ev(SOP_MOD, DAMO_FLOAT64, fa[i], fb[i]), q = ev(SOP_INT_DIV, DAMO_FLOAT64, fa[i], fb[i]);
         CHECK_MSG(same(m, fmod_np[i]),
                   "mod(%g, %g) = %g, numpy %g", fa[i], fb[i], m, fmod_np[i]);
         CHECK_MSG(same(q, fdiv_np[i]),
@@ -145,13 +145,13 @@ static void test_host_float(void)
     static const double sp[] = {0.0, 9.357622968839737e-14, 0.6931471805599453,
                                 1.3132616875182228, 30.000000000000092, 800.0};
     for (int i = 0; i < 6; i++)
-        CHECK_CLOSE(ev(OP_SOFTPLUS, DAMO_FLOAT64, sx[i], 0), sp[i], 1e-15, 0);
-    CHECK_CLOSE(ev(OP_SIGMOID, DAMO_FLOAT64, -1, 0), 0.2689414213699951, 1e-16, 0);
-    CHECK(ev(OP_SIGMOID, DAMO_FLOAT64, -INFINITY, 0) == 0 && ev(OP_SIGMOID, DAMO_FLOAT64, INFINITY, 0) == 1);
+        CHECK_CLOSE(ev(SOP_SOFTPLUS, DAMO_FLOAT64, sx[i], 0), sp[i], 1e-15, 0);
+    CHECK_CLOSE(ev(SOP_SIGMOID, DAMO_FLOAT64, -1, 0), 0.2689414213699951, 1e-16, 0);
+    CHECK(ev(SOP_SIGMOID, DAMO_FLOAT64, -INFINITY, 0) == 0 && ev(SOP_SIGMOID, DAMO_FLOAT64, INFINITY, 0) == 1);
     /* np.clip([nan, -1, 0.5, 2], 0, 1) -> [nan, 0, 0.5, 1] */
     hval z = hval_from_double(DAMO_FLOAT64, 0), o = hval_from_double(DAMO_FLOAT64, 1);
-    CHECK(isnan(op_eval(OP_CLIP, DAMO_FLOAT64, hval_from_double(DAMO_FLOAT64, NAN), z, o).f64));
-    CHECK(op_eval(OP_CLIP, DAMO_FLOAT64, hval_from_double(DAMO_FLOAT64, 2), z, o).f64 == 1);
+    CHECK(isnan(op_eval(SOP_CLIP, DAMO_FLOAT64, hval_from_double(DAMO_FLOAT64, NAN), z, o).f64));
+    CHECK(op_eval(SOP_CLIP, DAMO_FLOAT64, hval_from_double(DAMO_FLOAT64, 2), z, o).f64 == 1);
 }
 
 static void test_host_int(void)
@@ -161,17 +161,17 @@ static void test_host_int(void)
     static const int a[] = {7, -7, 7, -7, 0, 5, -128}, b[] = {2, 2, -2, -2, 3, 0, -1};
     static const int q_np[] = {3, -4, -4, 3, 0, 0, -128}, m_np[] = {1, 1, -1, -1, 0, 0, 0};
     for (int i = 0; i < 7; i++) {
-        CHECK_MSG(ev(OP_INT_DIV, DAMO_INT8, a[i], b[i]) == q_np[i], "%d // %d", a[i], b[i]);
-        CHECK_MSG(ev(OP_MOD, DAMO_INT8, a[i], b[i]) == m_np[i], "%d %% %d", a[i], b[i]);
+        CHECK_MSG(ev(SOP_INT_DIV, DAMO_INT8, a[i], b[i]) == q_np[i], "%d // %d", a[i], b[i]);
+        CHECK_MSG(ev(SOP_MOD, DAMO_INT8, a[i], b[i]) == m_np[i], "%d %% %d", a[i], b[i]);
     }
     /* uint8: 250 + 10 wraps to 4; -uint8(1) is 255 */
-    CHECK(ev(OP_ADD, DAMO_UINT8, 250, 10) == 4);
-    CHECK(ev(OP_NEG, DAMO_UINT8, 1, 0) == 255);
-    CHECK(ev(OP_ABS, DAMO_INT32, -5, 0) == 5);
-    CHECK(ev(OP_POW, DAMO_INT64, 3, 4) == 81);
-    CHECK(ev(OP_NOT, DAMO_INT8, 5, 0) == -6);
-    CHECK(ev(OP_NOT, DAMO_BOOL, 1, 0) == 0 && ev(OP_NOT, DAMO_BOOL, 0, 0) == 1);
-    CHECK(ev(OP_XOR, DAMO_INT32, 6, 3) == 5);
+    CHECK(ev(SOP_ADD, DAMO_UINT8, 250, 10) == 4);
+    CHECK(ev(SOP_NEG, DAMO_UINT8, 1, 0) == 255);
+    CHECK(ev(SOP_ABS, DAMO_INT32, -5, 0) == 5);
+    CHECK(ev(SOP_POW, DAMO_INT64, 3, 4) == 81);
+    CHECK(ev(SOP_NOT, DAMO_INT8, 5, 0) == -6);
+    CHECK(ev(SOP_NOT, DAMO_BOOL, 1, 0) == 0 && ev(SOP_NOT, DAMO_BOOL, 0, 0) == 1);
+    CHECK(ev(SOP_XOR, DAMO_INT32, 6, 3) == 5);
     /* saturating float -> int conversion, NaN -> 0 (OpenCL convert_*_sat) */
     hval v = hval_from_double(DAMO_INT8, 300.0);
     CHECK_INT(v.i, 127);
@@ -183,28 +183,42 @@ static void test_host_int(void)
 
 static void test_program(void)
 {
-    /* 1 / (1 + exp(-x)) as a program, evaluated on the host with a
-     * broadcast (stride 0) input, against the tutorial's values. */
+    /* 1 / (1 + exp(-x)) as a program (the constant 1 an input broadcast
+     * everywhere), evaluated on the host with a broadcast (stride 0) input,
+     * against the tutorial's values. */
     sprog p;
     sprog_init(&p);
     int x = sprog_add_input(&p, DAMO_FLOAT64);
-    int one = sprog_add_const(&p, DAMO_FLOAT64, hval_from_double(DAMO_FLOAT64, 1.0));
-    int n = sprog_add_instr(&p, OP_NEG, DAMO_FLOAT64, DAMO_FLOAT64, 1, (sp_ref[]){{REF_INPUT, x}});
-    int e = sprog_add_instr(&p, OP_EXP, DAMO_FLOAT64, DAMO_FLOAT64, 1, (sp_ref[]){{REF_INSTR, n}});
-    int a = sprog_add_instr(&p, OP_ADD, DAMO_FLOAT64, DAMO_FLOAT64, 2,
-                            (sp_ref[]){{REF_CONST, one}, {REF_INSTR, e}});
-    int d = sprog_add_instr(&p, OP_TRUE_DIV, DAMO_FLOAT64, DAMO_FLOAT64, 2,
-                            (sp_ref[]){{REF_CONST, one}, {REF_INSTR, a}});
+    int one = sprog_add_input(&p, DAMO_FLOAT64);
+    op_types f64 = {DAMO_FLOAT64, DAMO_FLOAT64, WEAK_NONE, {DAMO_FLOAT64, DAMO_FLOAT64, DAMO_FLOAT64}};
+    int n = sprog_add_instr(&p, SOP_NEG, &f64, 1, (sp_ref[]){{REF_INPUT, x}});
+    int e = sprog_add_instr(&p, SOP_EXP, &f64, 1, (sp_ref[]){{REF_INSTR, n}});
+    int a = sprog_add_instr(&p, SOP_ADD, &f64, 2, (sp_ref[]){{REF_INPUT, one}, {REF_INSTR, e}});
+    int d = sprog_add_instr(&p, SOP_TRUE_DIV, &f64, 2, (sp_ref[]){{REF_INPUT, one}, {REF_INSTR, a}});
     sprog_add_output(&p, d);
-    double in[2] = {0, -1}, out[4];
-    int64_t shape[] = {2, 2}, in_strides[] = {1, 0}, out_strides[] = {2, 1};
-    sp_view iv = {in, in_strides, 0}, ov = {out, out_strides, 0};
-    CHECK(sprog_eval(&p, 2, shape, &iv, &ov) == DAMO_OK);
+    sprog_add_output(&p, n);
+    double in[2] = {0, -1}, c1 = 1, out[4], neg[4];
+    int64_t shape[] = {2, 2}, in_strides[] = {1, 0}, zero[] = {0, 0}, out_strides[] = {2, 1};
+    sp_view iv[] = {{in, in_strides, 0}, {&c1, zero, 0}};
+    sp_view ov[] = {{out, out_strides, 0}, {neg, out_strides, 0}};
+    CHECK(sprog_eval(&p, 2, shape, iv, ov) == DAMO_OK);
     CHECK_CLOSE(out[0], 0.5, 0, 0);
     CHECK_CLOSE(out[1], 0.5, 0, 0);
     CHECK_CLOSE(out[2], 0.26894142, 0, 5e-9);
     CHECK_CLOSE(out[3], 0.26894142, 0, 5e-9);
+    CHECK(neg[2] == 1 && neg[0] == 0);
     CHECK(sprog_uses_fp64(&p));
+    CHECK(!sprog_exact(&p, 1)); /* exp is not exact */
+    /* the part computing only the second output reads only x */
+    sprog q;
+    int map[2] = {-1, -1};
+    CHECK(sprog_subset(&p, (const unsigned char[]){0, 1}, &q, map) == DAMO_OK);
+    CHECK_INT(q.n_in, 1);
+    CHECK_INT(q.n_instr, 1);
+    CHECK_INT(q.n_out, 1);
+    CHECK_INT(map[0], x);
+    CHECK(sprog_exact(&q, 0));
+    sprog_free(&q);
     sprog_free(&p);
 }
 

@@ -1,77 +1,65 @@
 /*
- * API layer internals: the structs behind the public handles and the
- * helpers the API files share. The top layer: it may use every other.
- *
- * Residency: an array's values live in a `storage` that views share; the
- * storage holds a host copy, a device copy, or both, with validity flags.
- * Values move only when asked (damo_array_read, or a kernel needing them).
- * A non-blocking upload reads the host copy later, so the storage records
- * the context epoch of its last upload and waits for it before freeing.
+ * API layer internals: the structs behind the public function and spec
+ * handles and the helpers the API files share. The top layer: it binds
+ * arguments and returns arrays, and leaves all device work to exec/.
  */
 #ifndef DAMO_API_H
 #define DAMO_API_H
 
-#include "../graph/graph.h"
-#include "../runtime/runtime.h"
+#include "../exec/plan.h"
 
-struct damo_ctx {
-    rt_ctx rt;
+/* An input of a spec, as given. */
+typedef struct spec_input {
+    damo_var *var;
+    char *name;           /* call-by-name key (owned), or NULL */
+    int has_default;
+    damo_arg dflt;        /* its array is retained */
+} spec_input;
+
+struct damo_spec {
+    damo_graph *g;
+    damo_err err;         /* the first error, reported by damo_compile */
+    unsigned flags;
+    spec_input *inputs;
+    size_t n_inputs, cap_inputs;
+    damo_var **outputs;
+    size_t n_outputs, cap_outputs;
+    damo_var **upd_var, **upd_expr;
+    size_t n_updates, cap_updates;
+    damo_var **given_var, **given_with;
+    size_t n_givens, cap_givens;
+};
+
+typedef struct fn_input {
+    const damo_var *var;  /* in the function graph */
+    char *name;           /* call-by-name key, or NULL */
+    damo_array *dflt;     /* default value, or NULL */
+} fn_input;
+
+struct damo_function {
+    damo_ctx *ctx;
     damo_err err;
-    uint64_t epoch_queued;   /* bumped by each non-blocking upload */
-    uint64_t epoch_done;     /* every upload up to this one has completed */
+    unsigned flags;
+    plan *plan;
+    fn_input *inputs;
+    size_t n_inputs;
+    damo_array **bound;   /* per input: the argument of the call in progress */
+    damo_array **num;     /* per input: a 0-d array reused for C numbers */
 };
 
-typedef struct storage {
-    int refcount;
-    damo_ctx *ctx;
-    size_t bytes;
-    void *host;
-    int host_valid, dev_valid;
-    rt_buf *dev;
-    uint64_t upload_epoch;
-} storage;
-
-struct damo_array {
-    int refcount;
-    damo_ctx *ctx;
-    damo_dtype dtype;
-    int ndim;
-    int64_t shape[DAMO_MAX_DIMS];
-    int64_t strides[DAMO_MAX_DIMS]; /* elements */
-    int64_t offset;                 /* elements */
-    storage *st;
-};
-
-/* A shared variable's value, counted by every graph and function that use
- * it. `type` holds the static shape its values must keep. */
-struct shared_store {
-    int refcount;
-    damo_ctx *ctx;
-    gtype type;
-    damo_array *value;
-};
-
-/* New C-contiguous array with no values yet (neither copy valid). */
-damo_array *array_alloc(damo_ctx *ctx, damo_dtype dtype, int ndim, const int64_t *shape);
-int array_is_contiguous(const damo_array *a);
-/* Host address of element 0 of the array's storage, downloading first when
- * the host copy is stale (a blocking read). NULL on error (on ctx). */
-void *array_host_base(damo_array *a);
-/* Host memory about to be overwritten: made the only valid copy, after any
- * queued upload that reads it has finished. NULL on error (on ctx). */
-void *array_host_for_write(damo_array *a);
-/* Device buffer holding the values, uploading without a wait when needed. */
-rt_buf *array_device_buf(damo_array *a);
-/* Makes `buf` (retained) the array's only valid copy. */
-void array_set_device(damo_array *a, rt_buf *buf);
-/* The values as a new C-contiguous host array of dtype `to` (converting as
- * hval_convert does). */
-damo_array *array_convert(damo_array *a, damo_dtype to);
-
-/* Called after a blocking device operation: every queued upload is done. */
-void ctx_mark_synced(damo_ctx *ctx);
-
-void shared_store_retain(shared_store *s);
-void shared_store_release(shared_store *s);
+/* The array to bind to a variable of type t: `v` itself, or a copy
+ * converted to t's dtype when that loses nothing. NULL with a message
+ * naming `what` and `label` otherwise (another context, rank, static
+ * sizes, a lossy dtype). */
+damo_array *fit_array(damo_ctx *ctx, damo_array *v, const gtype *t, const char *what,
+                      const char *label, damo_err *e);
+/* A 0-d array of t's dtype holding a C number exactly, reusing *reuse when
+ * nobody else holds it. NULL with a message when the number does not fit
+ * t exactly, or t is not 0-d. */
+damo_array *number_array(damo_ctx *ctx, const damo_arg *arg, const gtype *t, damo_array **reuse,
+                         const char *what, const char *label, damo_err *e);
+/* A function over plan pl (taken), with inputs named and defaulted like
+ * `like` (NULL: set by the caller). NULL when out of memory (message on e). */
+damo_function *function_new(damo_ctx *ctx, plan *pl, unsigned flags, damo_err *e);
 
 #endif

@@ -1,6 +1,6 @@
+/* Contexts and graphs. */
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "api.h"
 
@@ -14,28 +14,21 @@ damo_status damo_ctx_new_on(const char *selector, damo_ctx **out, char *errmsg,
 {
     damo_err e;
     err_clear(&e);
-    rt_device *devs = NULL;
-    size_t n = 0, pick = 0;
     damo_ctx *ctx = NULL;
     if (!out) {
         err_set(&e, DAMO_ERR_INVALID, "damo_ctx_new: out is NULL");
         goto fail;
     }
     *out = NULL;
-    if (rt_list_devices(&devs, &n, &e) != DAMO_OK ||
-        rt_select_device(devs, n, selector, &pick, NULL, 0, &e) != DAMO_OK)
-        goto fail;
     if (!(ctx = calloc(1, sizeof *ctx))) {
         err_set(&e, DAMO_ERR_NOMEM, "out of memory creating a context");
         goto fail;
     }
-    if (rt_ctx_init(&ctx->rt, &devs[pick], &e) != DAMO_OK)
+    if (rt_open(&ctx->rt, selector, &e) != DAMO_OK)
         goto fail;
-    free(devs);
     *out = ctx;
     return DAMO_OK;
 fail:
-    free(devs);
     free(ctx);
     if (errmsg && errmsg_size)
         snprintf(errmsg, errmsg_size, "%s", e.msg);
@@ -50,41 +43,31 @@ void damo_ctx_free(damo_ctx *ctx)
     free(ctx);
 }
 
-const char *damo_ctx_errmsg(const damo_ctx *ctx) { return ctx ? ctx->err.msg : "context is NULL"; }
+const char *damo_ctx_errmsg(const damo_ctx *ctx) { return ctx ? ctx->err.msg : ""; }
 damo_status damo_ctx_errcode(const damo_ctx *ctx) { return ctx ? ctx->err.code : DAMO_ERR_INVALID; }
-const char *damo_ctx_device_name(const damo_ctx *ctx) { return ctx->rt.dev.name; }
-int damo_ctx_has_fp64(const damo_ctx *ctx) { return ctx->rt.dev.fp64; }
-
-void ctx_mark_synced(damo_ctx *ctx) { ctx->epoch_done = ctx->epoch_queued; }
+const char *damo_ctx_device_name(const damo_ctx *ctx) { return ctx ? ctx->rt.dev.name : ""; }
+int damo_ctx_has_fp64(const damo_ctx *ctx) { return ctx ? ctx->rt.dev.fp64 : 0; }
 
 damo_status damo_ctx_finish(damo_ctx *ctx)
 {
-    if (!ctx)
-        return DAMO_ERR_INVALID;
-    damo_status st = rt_finish(&ctx->rt, &ctx->err);
-    if (st == DAMO_OK)
-        ctx_mark_synced(ctx);
-    return st;
+    return ctx ? rt_finish(&ctx->rt, &ctx->err) : err_set(NULL, DAMO_ERR_INVALID, "ctx is NULL");
 }
 
-void damo_ctx_cache_stats(const damo_ctx *ctx, damo_cache_stats *out)
+void damo_ctx_get_stats(const damo_ctx *ctx, damo_ctx_stats *out)
 {
+    if (!out)
+        return;
+    *out = (damo_ctx_stats){0, 0, 0, 0, 0};
+    if (!ctx)
+        return;
     out->memory_hits = ctx->rt.memory_hits;
     out->disk_hits = ctx->rt.disk_hits;
     out->builds = ctx->rt.builds;
-}
-
-void shared_store_retain(shared_store *s) { s->refcount++; }
-
-void shared_store_release(shared_store *s)
-{
-    if (s && --s->refcount == 0) {
-        damo_array_release(s->value);
-        free(s);
-    }
+    out->host_waits = ctx->rt.host_waits;
+    out->buffers_created = ctx->rt.buffers_created;
 }
 
 damo_graph *damo_graph_new(damo_ctx *ctx)
 {
-    return ctx ? graph_create(ctx, shared_store_retain, shared_store_release) : NULL;
+    return ctx ? graph_create(ctx, shared_retain, shared_release) : NULL;
 }

@@ -1,140 +1,167 @@
-/* Shared variables (values that persist across calls) and array constants:
- * the graph builders that need arrays. */
+/* Shared variables (values that persist across calls) and array
+ * constants: the builders that need arrays. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "api.h"
 
-damo_var *damo_shared(damo_graph *g, damo_array *value, const char *name,
-                      const int64_t *static_shape)
+static const char *label_of(const damo_shared *s, char *buf, size_t size)
 {
-    if (!g)
-        return NULL;
-    if (!value) {
-        err_set(&g->err, DAMO_ERR_INVALID, "shared %s: value is NULL", name ? name : "");
-        return NULL;
-    }
+    snprintf(buf, size, "'%s'", s->name ? s->name : "<unnamed shared>");
+    return buf;
+}
+
+damo_shared *damo_shared_new(damo_ctx *ctx, damo_array *value, const char *name,
+                             const int64_t *static_shape)
+{
+    if (!ctx)
+        return err_set(NULL, DAMO_ERR_INVALID, "shared_new: ctx is NULL"), NULL;
+    const char *nm = name ? name : "";
+    if (!value)
+        return err_set(&ctx->err, DAMO_ERR_INVALID, "shared %s: value is NULL", nm), NULL;
+    if (value->ctx != ctx)
+        return err_set(&ctx->err, DAMO_ERR_INVALID,
+                       "shared %s: the value belongs to another context", nm), NULL;
     gtype t = {value->dtype, value->ndim, {0}};
     for (int d = 0; d < value->ndim; d++) {
         t.shape[d] = static_shape ? static_shape[d] : DAMO_DIM_UNKNOWN;
-        if (t.shape[d] != DAMO_DIM_UNKNOWN && t.shape[d] != value->shape[d]) {
-            err_set(&g->err, DAMO_ERR_SHAPE,
-                    "shared %s: static size %lld of dimension %d does not match the value's %lld",
-                    name ? name : "", (long long)t.shape[d], d, (long long)value->shape[d]);
+        if (t.shape[d] < DAMO_DIM_UNKNOWN) {
+            err_set(&ctx->err, DAMO_ERR_SHAPE, "shared %s: static size %lld of dimension %d is "
+                    "negative", nm, (long long)t.shape[d], d);
             return NULL;
         }
     }
-    shared_store *s = calloc(1, sizeof *s);
-    if (!s) {
-        err_set(&g->err, DAMO_ERR_NOMEM, "out of memory creating a shared variable");
+    if (gtype_check(&t, value->dtype, value->ndim, value->shape, 1, "shared", nm, &ctx->err))
+        return NULL;
+    damo_shared *s = calloc(1, sizeof *s);
+    if (!s || (name && !(s->name = strdup(name)))) {
+        free(s);
+        err_set(&ctx->err, DAMO_ERR_NOMEM, "out of memory creating a shared variable");
         return NULL;
     }
-    *s = (shared_store){0, g->ctx, t, damo_array_retain(value)};
-    damo_var *v = graph_shared(g, s, &t, name);
-    if (!v) {
-        damo_array_release(value);
-        free(s);
-    }
-    return v;
+    s->refcount = 1;
+    s->ctx = ctx;
+    s->type = t;
+    s->value = damo_array_retain(value);
+    return s;
 }
 
-static damo_var *shared_number(damo_graph *g, damo_dtype t, const void *value, const char *name)
+static damo_shared *shared_number(damo_ctx *ctx, damo_array *a, const char *name)
+{
+    damo_shared *s = a ? damo_shared_new(ctx, a, name, NULL) : NULL;
+    damo_array_release(a);
+    return s;
+}
+
+damo_shared *damo_shared_int(damo_ctx *ctx, int64_t value, const char *name)
+{
+    return shared_number(ctx, damo_array_scalar_int(ctx, DAMO_INT64, value), name);
+}
+
+damo_shared *damo_shared_float(damo_ctx *ctx, double value, const char *name)
+{
+    return shared_number(ctx, damo_array_scalar(ctx, DAMO_FLOAT64, value), name);
+}
+
+damo_shared *damo_shared_retain(damo_shared *s)
+{
+    if (s)
+        shared_retain(s);
+    return s;
+}
+
+void damo_shared_release(damo_shared *s) { shared_release(s); }
+
+damo_var *damo_shared_var(damo_graph *g, damo_shared *s)
 {
     if (!g)
-        return NULL;
-    damo_array *a = damo_array_from_data(g->ctx, t, 0, NULL, value);
-    if (!a) {
-        err_copy(&g->err, &((damo_ctx *)g->ctx)->err);
+        return err_set(NULL, DAMO_ERR_INVALID, "shared_var: graph is NULL"), NULL;
+    if (!s)
+        return err_set(&g->err, DAMO_ERR_INVALID, "shared_var: shared variable is NULL"), NULL;
+    if (s->ctx != g->ctx) {
+        char lab[300];
+        err_set(&g->err, DAMO_ERR_INVALID, "shared_var: %s belongs to another context",
+                label_of(s, lab, sizeof lab));
         return NULL;
     }
-    damo_var *v = damo_shared(g, a, name, NULL);
-    damo_array_release(a);
-    return v;
+    return graph_shared(g, s, &s->type, s->name);
 }
 
-damo_var *damo_shared_int(damo_graph *g, int64_t value, const char *name)
-{
-    return shared_number(g, DAMO_INT64, &value, name);
-}
+damo_shared *damo_var_shared(const damo_var *v) { return v && v->kind == VAR_SHARED ? v->store : NULL; }
+const char *damo_shared_name(const damo_shared *s) { return s ? s->name : NULL; }
+const char *damo_shared_errmsg(const damo_shared *s) { return s ? s->err.msg : ""; }
 
-damo_var *damo_shared_float(damo_graph *g, double value, const char *name)
-{
-    return shared_number(g, DAMO_FLOAT64, &value, name);
-}
+/* Values are never changed in place (a call swaps in new ones), so a
+ * reference is as safe as a copy. */
+damo_array *damo_shared_get_value(damo_shared *s) { return s ? damo_array_retain(s->value) : NULL; }
 
-static shared_store *store_of(damo_var *v)
+damo_status damo_shared_set_value(damo_shared *s, damo_array *value)
 {
-    if (!v)
-        return NULL;
-    if (v->kind != VAR_SHARED) {
-        char lab[256];
-        err_set(&v->g->err, DAMO_ERR_INVALID, "%s is not a shared variable",
-                var_label(v, lab, sizeof lab));
-        return NULL;
-    }
-    return v->store;
-}
-
-/* Values are never changed in place by updates (a call swaps in the new
- * value), so handing out a reference is as safe as a copy. */
-damo_array *damo_shared_get_value(damo_var *v)
-{
-    shared_store *s = store_of(v);
-    return s ? damo_array_retain(s->value) : NULL;
-}
-
-damo_status damo_shared_get_f64(damo_var *v, double *out)
-{
-    shared_store *s = store_of(v);
     if (!s)
-        return v ? v->g->err.code : DAMO_ERR_INVALID;
-    if (damo_array_size(s->value) != 1 || s->value->ndim != 0)
-        return err_set(&v->g->err, DAMO_ERR_SHAPE, "shared_get_f64: the value is not 0-d");
-    if (damo_array_get_f64(s->value, 0, out) != DAMO_OK)
-        return err_copy(&v->g->err, &s->ctx->err);
-    return DAMO_OK;
-}
-
-damo_status damo_shared_set_value(damo_var *v, damo_array *value)
-{
-    shared_store *s = store_of(v);
-    if (!s)
-        return v ? v->g->err.code : DAMO_ERR_INVALID;
-    char lab[256];
-    var_label(v, lab, sizeof lab);
+        return err_set(NULL, DAMO_ERR_INVALID, "shared_set_value: shared variable is NULL");
+    char lab[300];
+    label_of(s, lab, sizeof lab);
     if (!value)
-        return err_set(&v->g->err, DAMO_ERR_INVALID, "set_value of %s: value is NULL", lab);
-    if (value->dtype != s->type.dtype)
-        return err_set(&v->g->err, DAMO_ERR_TYPE, "set_value of %s: expected %s, got %s", lab,
-                       damo_dtype_name(s->type.dtype), damo_dtype_name(value->dtype));
-    if (value->ndim != s->type.ndim)
-        return err_set(&v->g->err, DAMO_ERR_SHAPE, "set_value of %s: expected %d dimensions, got %d",
-                       lab, s->type.ndim, value->ndim);
-    for (int d = 0; d < value->ndim; d++)
-        if (s->type.shape[d] != DAMO_DIM_UNKNOWN && s->type.shape[d] != value->shape[d])
-            return err_set(&v->g->err, DAMO_ERR_SHAPE,
-                           "set_value of %s: dimension %d must be %lld, got %lld", lab, d,
-                           (long long)s->type.shape[d], (long long)value->shape[d]);
+        return err_set(&s->err, DAMO_ERR_INVALID, "set_value of %s: value is NULL", lab);
+    if (value->ctx != s->ctx)
+        return err_set(&s->err, DAMO_ERR_INVALID,
+                       "set_value of %s: the value belongs to another context", lab);
+    if (gtype_check(&s->type, value->dtype, value->ndim, value->shape, 1, "set_value of", lab,
+                    &s->err) != DAMO_OK)
+        return s->err.code;
     damo_array_retain(value);
     damo_array_release(s->value);
     s->value = value;
     return DAMO_OK;
 }
 
+static damo_status get_scalar(damo_shared *s, damo_dtype to, hval *out, const void *dst)
+{
+    if (!s || !dst)
+        return err_set(s ? &s->err : NULL, DAMO_ERR_INVALID, "shared_get: %s is NULL",
+                       s ? "out" : "shared variable");
+    char lab[300];
+    if (s->value->ndim != 0)
+        return err_set(&s->err, DAMO_ERR_SHAPE, "shared_get of %s: the value is not 0-d",
+                       label_of(s, lab, sizeof lab));
+    const void *base = array_host_read(s->value, &s->err);
+    if (!base)
+        return s->err.code;
+    *out = hval_convert(s->value->dtype, to, array_host_elem(s->value, base, 0));
+    return DAMO_OK;
+}
+
+damo_status damo_shared_get_f64(damo_shared *s, double *out)
+{
+    hval v;
+    damo_status st = get_scalar(s, DAMO_FLOAT64, &v, out);
+    if (st == DAMO_OK)
+        *out = v.f64;
+    return st;
+}
+
+damo_status damo_shared_get_i64(damo_shared *s, int64_t *out)
+{
+    hval v;
+    damo_status st = get_scalar(s, DAMO_INT64, &v, out);
+    if (st == DAMO_OK)
+        *out = v.i;
+    return st;
+}
+
 damo_var *damo_constant(damo_graph *g, damo_array *value)
 {
     if (!g)
-        return NULL;
-    if (!value) {
-        err_set(&g->err, DAMO_ERR_INVALID, "constant: value is NULL");
-        return NULL;
-    }
-    int64_t n = damo_array_size(value);
-    void *buf = malloc((size_t)n * damo_dtype_size(value->dtype) + 1);
-    if (!buf) {
-        err_set(&g->err, DAMO_ERR_NOMEM, "out of memory for a constant");
-        return NULL;
-    }
+        return err_set(NULL, DAMO_ERR_INVALID, "constant: graph is NULL"), NULL;
+    if (!value)
+        return err_set(&g->err, DAMO_ERR_INVALID, "constant: value is NULL"), NULL;
+    if (value->ctx != g->ctx)
+        return err_set(&g->err, DAMO_ERR_INVALID, "constant: the array belongs to another context"),
+               NULL;
+    void *buf = malloc((size_t)array_size(value) * damo_dtype_size(value->dtype) + 1);
+    if (!buf)
+        return err_set(&g->err, DAMO_ERR_NOMEM, "out of memory for a constant"), NULL;
     damo_var *v = NULL;
     if (damo_array_read(value, buf) != DAMO_OK)
         err_copy(&g->err, &value->ctx->err);

@@ -1,189 +1,211 @@
-#include <math.h>
+/* Fused elementwise kernels. Each (op, compute dtype) used becomes a helper
+ * function wrapping the op's text from ops.def; the kernel loads each
+ * input, converts and calls helpers in program order, and stores the
+ * outputs. Floating-point contraction is off, so a * b + c is never fused
+ * into an fma: the kernel rounds exactly where the host evaluator does. */
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../common/strbuf.h"
 #include "codegen.h"
 
-/* Writes `expr` (of dtype from) converted to dtype to, as hval_convert
- * does: to bool is != 0, float to int saturates with NaN -> 0 (OpenCL's
- * _sat conversions), everything else is a C cast. */
+/* Writes `expr` (of dtype from) converted to dtype `to` by dtype_cvt_rule,
+ * the rule hval_convert follows on the host. */
 static void put_convert(strbuf *b, damo_dtype from, damo_dtype to, const char *expr)
 {
-    if (to == DAMO_BOOL)
-        sb_printf(b, "(uchar)((%s) != 0)", expr);
-    else if (from == to)
+    const char *ty = dtype_cl_name(to);
+    switch (dtype_cvt_rule(from, to)) {
+    case CVT_SAME:
         sb_puts(b, expr);
-    else if (dtype_kind_of(from) == KIND_FLOAT && dtype_kind_of(to) != KIND_FLOAT)
+        break;
+    case CVT_TO_BOOL:
+        sb_printf(b, "(uchar)((%s) != 0)", expr);
+        break;
+    case CVT_FLOAT_TO_INT:
         /* The spec makes _sat map NaN to 0, but NVIDIA's driver gives the
          * type's minimum, so NaN is tested explicitly. */
-        sb_printf(b, "(isnan(%s) ? (%s)0 : convert_%s_sat(%s))", expr, dtype_cl_name(to),
-                  dtype_cl_name(to), expr);
-    else
-        sb_printf(b, "(%s)(%s)", dtype_cl_name(to), expr);
-}
-
-/* A constant as an exact OpenCL literal of its dtype. */
-static void put_literal(strbuf *b, damo_dtype t, hval v)
-{
-    const char *ty = dtype_cl_name(t);
-    switch (dtype_kind_of(t)) {
-    case KIND_FLOAT: {
-        double d = t == DAMO_FLOAT32 ? (double)v.f32 : v.f64;
-        if (d != d)
-            sb_printf(b, "((%s)NAN)", ty);
-        else if (isinf(d))
-            sb_printf(b, "(%s(%s)INFINITY)", d < 0 ? "-" : "", ty);
-        else
-            sb_printf(b, "((%s)%a%s)", ty, d, t == DAMO_FLOAT32 ? "f" : "");
+        sb_printf(b, "(isnan(%s) ? (%s)0 : convert_%s_sat(%s))", expr, ty, ty, expr);
         break;
-    }
-    case KIND_INT:
-        if (v.i == INT64_MIN)
-            sb_printf(b, "((%s)(-9223372036854775807L - 1))", ty);
-        else
-            sb_printf(b, "((%s)%lldL)", ty, (long long)v.i);
-        break;
-    default:
-        sb_printf(b, "((%s)%lluUL)", ty, (unsigned long long)v.u);
+    case CVT_PLAIN:
+        sb_printf(b, "(%s)(%s)", ty, expr);
         break;
     }
 }
 
-static void put_ref(strbuf *b, const sp_ref r)
+static int uses_helper(const sprog *p, int i)
 {
-    static const char prefix[] = {[REF_INPUT] = 'v', [REF_CONST] = 'k', [REF_INSTR] = 't'};
-    sb_printf(b, "%c%d", prefix[r.kind], r.index);
+    for (int j = 0; j < i; j++)
+        if (p->instr[j].op == p->instr[i].op && p->instr[j].types.compute == p->instr[i].types.compute)
+            return 1;
+    return 0;
 }
 
-/* One helper function per (op, compute dtype) the program uses, in order
- * of first use: `T damo_<op>_<sfx>(T a, T b, T c)` wrapping the op's text. */
+/* One helper per (op, compute dtype) the program uses, in order of first
+ * use: `T damo_<op>_<sfx>(T a, T b, T c)` wrapping the op's text. The
+ * integer helpers of kernels/intmath.h come first when a text calls one. */
 static void put_helpers(strbuf *b, const sprog *p)
 {
+    int intmath = 0;
+    for (int i = 0; i < p->n_instr; i++)
+        intmath |= strstr(op_cl_text(p->instr[i].op, p->instr[i].types.compute), "damo_") != NULL;
+    if (intmath)
+        sb_printf(b, "#define DAMO_FN\n#define DAMO_I64 long\n#define DAMO_U64 ulong\n%s\n",
+                  scalar_intmath_cl);
     for (int i = 0; i < p->n_instr; i++) {
-        const sp_instr *ins = &p->instr[i];
-        int seen = 0;
-        for (int j = 0; j < i && !seen; j++)
-            seen = p->instr[j].op == ins->op && p->instr[j].compute == ins->compute;
-        if (seen)
+        if (uses_helper(p, i))
             continue;
+        const sp_instr *ins = &p->instr[i];
         const op_def *d = op_get(ins->op);
-        const char *ty = dtype_cl_name(ins->compute);
-        sb_printf(b, "%s damo_%s_%s(", ty, d->name, dtype_suffix(ins->compute));
+        damo_dtype t = ins->types.compute;
+        const char *ty = dtype_cl_name(t);
+        sb_printf(b, "%s damo_%s_%s(", ty, d->name, dtype_suffix(t));
         for (int k = 0; k < d->arity; k++)
             sb_printf(b, "%s%s %c", k ? ", " : "", ty, 'a' + k);
-        sb_printf(b, ")\n{\n    typedef %s T;\n    return (T)(%s);\n}\n", ty,
-                  op_cl_text(ins->op, ins->compute));
+        sb_printf(b, ")\n{\n    typedef %s T;\n    typedef %s U;\n    return (T)(%s);\n}\n", ty,
+                  dtype_cl_wrap_name(t), op_cl_text(ins->op, t));
     }
 }
 
-/* The index expression of an operand: "name[name_off + ...]". */
-static void put_index(strbuf *b, const char *name, cg_access mode, int ndim)
+/* Parameter list and descriptor, built side by side so they cannot
+ * disagree. */
+typedef struct params {
+    strbuf *b;
+    cg_arg *args;
+    int n, cap;
+    int failed;
+} params;
+
+static void param(params *ps, cg_arg_kind kind, int operand, int dim, const char *fmt, ...)
+    DAMO_PRINTF(5, 6);
+
+static void param(params *ps, cg_arg_kind kind, int operand, int dim, const char *fmt, ...)
 {
-    sb_printf(b, "%s[%s_off", name, name);
+    if (ps->n == ps->cap) {
+        int cap = ps->cap ? 2 * ps->cap : 16;
+        cg_arg *a = realloc(ps->args, (size_t)cap * sizeof *a);
+        if (!a) {
+            ps->failed = 1;
+            return;
+        }
+        ps->args = a;
+        ps->cap = cap;
+    }
+    ps->args[ps->n++] = (cg_arg){kind, operand, dim};
+    char text[160];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    sb_printf(ps->b, "%s%s", ps->n > 1 ? ", " : "", text);
+}
+
+/* The element of input j read as `mode`. */
+static void put_index(strbuf *b, int j, cg_access mode, int ndim)
+{
+    sb_printf(b, "p%d[p%d_off", j, j);
     if (mode == CG_FLAT)
         sb_puts(b, " + gid");
     else if (mode == CG_STRIDED)
         for (int d = 0; d < ndim; d++)
-            sb_printf(b, " + i%d * %s_s%d", d, name, d);
+            sb_printf(b, " + i%d * p%d_s%d", d, j, d);
     sb_puts(b, "]");
 }
 
-char *cg_elemwise(const sprog *p, int ndim, const cg_access *in_modes,
-                  const cg_access *out_modes, const char *name)
+damo_status cg_elemwise(const sprog *p, int ndim, const cg_access *in_modes, const char *name,
+                        cg_kernel *out)
 {
+    memset(out, 0, sizeof *out);
     strbuf b;
     sb_init(&b);
+    params ps = {&b, NULL, 0, 0, 0};
     int strided = 0;
     for (int i = 0; i < p->n_in; i++)
         strided |= in_modes[i] == CG_STRIDED;
-    for (int o = 0; o < p->n_out; o++)
-        strided |= out_modes[o] == CG_STRIDED;
 
     if (sprog_uses_fp64(p))
         sb_puts(&b, "#pragma OPENCL EXTENSION cl_khr_fp64 : enable\n");
+    sb_puts(&b, "#pragma OPENCL FP_CONTRACT OFF\n");
     put_helpers(&b, p);
 
     sb_printf(&b, "__kernel void %s(", name);
-    for (int i = 0; i < p->n_in; i++)
-        sb_printf(&b, "__global const %s *restrict in%d, const long in%d_off, ",
-                  dtype_cl_name(p->in_dtype[i]), i, i);
-    for (int o = 0; o < p->n_out; o++)
-        sb_printf(&b, "__global %s *restrict out%d, const long out%d_off, ",
-                  dtype_cl_name(p->instr[p->out[o]].out), o, o);
-    sb_puts(&b, "const long n");
-    if (strided) {
-        for (int d = 0; d < ndim; d++)
-            sb_printf(&b, ", const long shape%d", d);
-        for (int i = 0; i < p->n_in; i++)
-            for (int d = 0; in_modes[i] == CG_STRIDED && d < ndim; d++)
-                sb_printf(&b, ", const long in%d_s%d", i, d);
-        for (int o = 0; o < p->n_out; o++)
-            for (int d = 0; out_modes[o] == CG_STRIDED && d < ndim; d++)
-                sb_printf(&b, ", const long out%d_s%d", o, d);
+    for (int i = 0; i < p->n_in; i++) {
+        const char *ty = dtype_cl_name(p->in_dtype[i]);
+        if (in_modes[i] == CG_VALUE) {
+            param(&ps, CGA_VALUE, i, 0, "const %s v%d", ty, i);
+            continue;
+        }
+        param(&ps, CGA_MEM, i, 0, "__global const %s *restrict p%d", ty, i);
+        param(&ps, CGA_OFFSET, i, 0, "const long p%d_off", i);
     }
+    /* outputs are whole arrays the plan owns: no offset */
+    for (int o = 0; o < p->n_out; o++) {
+        int j = p->n_in + o;
+        param(&ps, CGA_MEM, j, 0, "__global %s *restrict p%d", dtype_cl_name(sprog_out_dtype(p, o)), j);
+    }
+    param(&ps, CGA_SIZE, 0, 0, "const long n");
+    for (int d = 0; strided && d < ndim; d++)
+        param(&ps, CGA_SHAPE, 0, d, "const long shape%d", d);
+    for (int i = 0; i < p->n_in; i++)
+        for (int d = 0; in_modes[i] == CG_STRIDED && d < ndim; d++)
+            param(&ps, CGA_STRIDE, i, d, "const long p%d_s%d", i, d);
     sb_puts(&b, ")\n{\n    const long gid = get_global_id(0);\n    if (gid >= n)\n        return;\n");
     if (strided) {
         sb_puts(&b, "    long r = gid;\n");
-        for (int d = ndim - 1; d >= 0; d--) {
-            if (d > 0)
-                sb_printf(&b, "    const long i%d = r %% shape%d;\n    r /= shape%d;\n", d, d, d);
-            else
-                sb_puts(&b, "    const long i0 = r;\n");
-        }
+        for (int d = ndim - 1; d > 0; d--)
+            sb_printf(&b, "    const long i%d = r %% shape%d;\n    r /= shape%d;\n", d, d, d);
+        sb_puts(&b, "    const long i0 = r;\n");
     }
     for (int i = 0; i < p->n_in; i++) {
-        char nm[16];
-        snprintf(nm, sizeof nm, "in%d", i);
+        if (in_modes[i] == CG_VALUE)
+            continue;
         sb_printf(&b, "    const %s v%d = ", dtype_cl_name(p->in_dtype[i]), i);
-        put_index(&b, nm, in_modes[i], ndim);
-        sb_puts(&b, ";\n");
-    }
-    for (int k = 0; k < p->n_const; k++) {
-        sb_printf(&b, "    const %s k%d = ", dtype_cl_name(p->const_dtype[k]), k);
-        put_literal(&b, p->const_dtype[k], p->const_val[k]);
+        put_index(&b, i, in_modes[i], ndim);
         sb_puts(&b, ";\n");
     }
     for (int i = 0; i < p->n_instr; i++) {
         const sp_instr *ins = &p->instr[i];
-        const op_def *d = op_get(ins->op);
+        damo_dtype t = ins->types.compute;
         strbuf call;
         sb_init(&call);
-        sb_printf(&call, "damo_%s_%s(", d->name, dtype_suffix(ins->compute));
+        sb_printf(&call, "damo_%s_%s(", op_get(ins->op)->name, dtype_suffix(t));
         for (int a = 0; a < ins->n_args; a++) {
-            strbuf arg;
-            sb_init(&arg);
-            put_ref(&arg, ins->args[a]);
-            damo_dtype from = sprog_ref_dtype(p, ins->args[a]);
+            char ref[16];
+            snprintf(ref, sizeof ref, "%c%d", ins->args[a].kind == REF_INPUT ? 'v' : 't',
+                     ins->args[a].index);
+            strbuf via;
+            sb_init(&via);
+            put_convert(&via, sprog_ref_dtype(p, ins->args[a]), ins->types.via[a], ref);
             if (a)
                 sb_puts(&call, ", ");
-            if (ins->op == OP_SWITCH && a == 0) {
-                strbuf cond;
-                sb_init(&cond);
-                put_convert(&cond, from, DAMO_BOOL, arg.s ? arg.s : "");
-                put_convert(&call, DAMO_BOOL, ins->compute, cond.s ? cond.s : "");
-                call.failed |= cond.failed;
-                sb_free(&cond);
-            } else {
-                put_convert(&call, from, ins->compute, arg.s ? arg.s : "");
-            }
-            call.failed |= arg.failed;
-            sb_free(&arg);
+            put_convert(&call, ins->types.via[a], t, via.s ? via.s : "");
+            call.failed |= via.failed;
+            sb_free(&via);
         }
         sb_puts(&call, ")");
-        sb_printf(&b, "    const %s t%d = ", dtype_cl_name(ins->out), i);
-        put_convert(&b, ins->compute, ins->out, call.s ? call.s : "");
+        sb_printf(&b, "    const %s t%d = ", dtype_cl_name(ins->types.out), i);
+        put_convert(&b, t, ins->types.out, call.s ? call.s : "");
         sb_puts(&b, ";\n");
         b.failed |= call.failed;
         sb_free(&call);
     }
-    for (int o = 0; o < p->n_out; o++) {
-        char nm[16];
-        snprintf(nm, sizeof nm, "out%d", o);
-        sb_puts(&b, "    ");
-        put_index(&b, nm, out_modes[o], ndim);
-        sb_printf(&b, " = t%d;\n", p->out[o]);
-    }
+    for (int o = 0; o < p->n_out; o++)
+        sb_printf(&b, "    p%d[gid] = t%d;\n", p->n_in + o, p->out[o]);
     sb_puts(&b, "}\n");
-    return sb_take(&b);
+    out->source = sb_take(&b);
+    out->args = ps.args;
+    out->n_args = ps.n;
+    if (!out->source || ps.failed) {
+        cg_kernel_free(out);
+        return DAMO_ERR_NOMEM;
+    }
+    return DAMO_OK;
+}
+
+void cg_kernel_free(cg_kernel *k)
+{
+    free(k->source);
+    free(k->args);
+    memset(k, 0, sizeof *k);
 }

@@ -4,21 +4,21 @@
 #include <string.h>
 
 static const struct {
-    const char *name, *cl, *sfx, *npy;
+    const char *name, *cl, *wrap, *sfx, *npy;
     size_t size;
     dtype_kind kind;
 } info[DAMO_NUM_DTYPES] = {
-    [DAMO_BOOL] = {"bool", "uchar", "b", "b1", 1, KIND_BOOL},
-    [DAMO_INT8] = {"int8", "char", "i8", "i1", 1, KIND_INT},
-    [DAMO_INT16] = {"int16", "short", "i16", "i2", 2, KIND_INT},
-    [DAMO_INT32] = {"int32", "int", "i32", "i4", 4, KIND_INT},
-    [DAMO_INT64] = {"int64", "long", "i64", "i8", 8, KIND_INT},
-    [DAMO_UINT8] = {"uint8", "uchar", "u8", "u1", 1, KIND_UINT},
-    [DAMO_UINT16] = {"uint16", "ushort", "u16", "u2", 2, KIND_UINT},
-    [DAMO_UINT32] = {"uint32", "uint", "u32", "u4", 4, KIND_UINT},
-    [DAMO_UINT64] = {"uint64", "ulong", "u64", "u8", 8, KIND_UINT},
-    [DAMO_FLOAT32] = {"float32", "float", "f32", "f4", 4, KIND_FLOAT},
-    [DAMO_FLOAT64] = {"float64", "double", "f64", "f8", 8, KIND_FLOAT},
+    [DAMO_BOOL] = {"bool", "uchar", "uint", "b", "b1", 1, KIND_BOOL},
+    [DAMO_INT8] = {"int8", "char", "uint", "i8", "i1", 1, KIND_INT},
+    [DAMO_INT16] = {"int16", "short", "uint", "i16", "i2", 2, KIND_INT},
+    [DAMO_INT32] = {"int32", "int", "uint", "i32", "i4", 4, KIND_INT},
+    [DAMO_INT64] = {"int64", "long", "ulong", "i64", "i8", 8, KIND_INT},
+    [DAMO_UINT8] = {"uint8", "uchar", "uint", "u8", "u1", 1, KIND_UINT},
+    [DAMO_UINT16] = {"uint16", "ushort", "uint", "u16", "u2", 2, KIND_UINT},
+    [DAMO_UINT32] = {"uint32", "uint", "uint", "u32", "u4", 4, KIND_UINT},
+    [DAMO_UINT64] = {"uint64", "ulong", "ulong", "u64", "u8", 8, KIND_UINT},
+    [DAMO_FLOAT32] = {"float32", "float", "float", "f32", "f4", 4, KIND_FLOAT},
+    [DAMO_FLOAT64] = {"float64", "double", "double", "f64", "f8", 8, KIND_FLOAT},
 };
 
 int dtype_valid(damo_dtype t) { return (unsigned)t < DAMO_NUM_DTYPES; }
@@ -26,6 +26,7 @@ const char *damo_dtype_name(damo_dtype t) { return dtype_valid(t) ? info[t].name
 size_t damo_dtype_size(damo_dtype t) { return dtype_valid(t) ? info[t].size : 0; }
 dtype_kind dtype_kind_of(damo_dtype t) { return info[t].kind; }
 const char *dtype_cl_name(damo_dtype t) { return info[t].cl; }
+const char *dtype_cl_wrap_name(damo_dtype t) { return info[t].wrap; }
 const char *dtype_suffix(damo_dtype t) { return info[t].sfx; }
 const char *dtype_npy_descr(damo_dtype t) { return info[t].npy; }
 
@@ -44,6 +45,8 @@ static damo_dtype float_for_int(size_t size) { return size <= 2 ? DAMO_FLOAT32 :
 
 damo_dtype damo_dtype_promote(damo_dtype a, damo_dtype b)
 {
+    if (!dtype_valid(a) || !dtype_valid(b))
+        return DAMO_NUM_DTYPES;
     if (a == b)
         return a;
     dtype_kind ka = info[a].kind, kb = info[b].kind;
@@ -82,6 +85,23 @@ int dtype_can_cast_safely(damo_dtype from, damo_dtype to)
 {
     return damo_dtype_promote(from, to) == to;
 }
+
+int64_t dtype_int_min(damo_dtype t)
+{
+    if (info[t].kind != KIND_INT)
+        return 0;
+    return (int64_t)(UINT64_MAX << (info[t].size * 8 - 1));
+}
+
+int64_t dtype_int_max(damo_dtype t)
+{
+    if (info[t].kind == KIND_BOOL)
+        return 1;
+    unsigned bits = (unsigned)info[t].size * 8 - (info[t].kind == KIND_INT);
+    return bits >= 63 ? INT64_MAX : (int64_t)((UINT64_C(1) << bits) - 1);
+}
+
+int dtype_holds_int(damo_dtype t, int64_t v) { return v >= dtype_int_min(t) && v <= dtype_int_max(t); }
 
 damo_dtype dtype_promote_weak(damo_dtype strong, weak_kind weak)
 {
@@ -161,34 +181,52 @@ static hval wrap_int(damo_dtype t, uint64_t bits)
     return v;
 }
 
+hval hval_wrap(damo_dtype t, hval v)
+{
+    switch (info[t].kind) {
+    case KIND_FLOAT: return v;
+    case KIND_BOOL: v.u = v.u != 0; return v;
+    default: return wrap_int(t, v.u);
+    }
+}
+
+cvt_rule dtype_cvt_rule(damo_dtype from, damo_dtype to)
+{
+    if (from == to)
+        return CVT_SAME;
+    if (info[to].kind == KIND_BOOL)
+        return CVT_TO_BOOL;
+    if (info[from].kind == KIND_FLOAT && info[to].kind != KIND_FLOAT)
+        return CVT_FLOAT_TO_INT;
+    return CVT_PLAIN;
+}
+
+static double as_double(damo_dtype t, hval v)
+{
+    switch (info[t].kind) {
+    case KIND_FLOAT: return t == DAMO_FLOAT32 ? (double)v.f32 : v.f64;
+    case KIND_INT: return (double)v.i;
+    default: return (double)v.u;
+    }
+}
+
 hval hval_convert(damo_dtype from, damo_dtype to, hval v)
 {
-    dtype_kind kf = info[from].kind, kt = info[to].kind;
     hval r;
-    if (kt == KIND_BOOL) {
-        if (kf == KIND_FLOAT)
-            r.u = (from == DAMO_FLOAT32 ? v.f32 != 0 : v.f64 != 0);
-        else
-            r.u = v.u != 0;
+    switch (dtype_cvt_rule(from, to)) {
+    case CVT_SAME:
+        return v;
+    case CVT_TO_BOOL:
+        r.u = info[from].kind == KIND_FLOAT ? as_double(from, v) != 0 : v.u != 0;
         return r;
-    }
-    if (kf == KIND_FLOAT) {
-        double d = from == DAMO_FLOAT32 ? (double)v.f32 : v.f64;
-        if (kt == KIND_FLOAT) {
-            if (to == DAMO_FLOAT32)
-                r.f32 = (float)d;
-            else
-                r.f64 = d;
-            return r;
-        }
-        /* OpenCL's convert_<int>_sat: truncate, saturate, NaN -> 0.
-         * Comparing against the bounds as doubles is exact where it matters:
-         * 2^63 and 2^64 are doubles, and every smaller bound is exact. */
-        double lo, hi;
+    case CVT_FLOAT_TO_INT: {
+        /* Comparing against the bounds as doubles is exact where it
+         * matters: 2^63 and 2^64 are doubles, and every smaller bound is. */
+        double lo, hi, d = as_double(from, v);
         int_bounds(to, &lo, &hi);
         double t = isnan(d) ? 0.0 : trunc(d);
         unsigned bits = (unsigned)info[to].size * 8;
-        if (kt == KIND_UINT) {
+        if (info[to].kind == KIND_UINT) {
             uint64_t max = UINT64_MAX >> (64 - bits);
             r.u = t <= 0 ? 0 : t >= hi ? max : (uint64_t)t;
         } else {
@@ -197,22 +235,24 @@ hval hval_convert(damo_dtype from, damo_dtype to, hval v)
         }
         return r;
     }
-    /* from an integer or bool (bool is held in .u as 0/1) */
-    if (kt == KIND_FLOAT) {
-        if (kf == KIND_INT) {
-            if (to == DAMO_FLOAT32)
-                r.f32 = (float)v.i;
-            else
-                r.f64 = (double)v.i;
-        } else {
-            if (to == DAMO_FLOAT32)
-                r.f32 = (float)v.u;
-            else
-                r.f64 = (double)v.u;
-        }
+    case CVT_PLAIN:
+        break;
+    }
+    if (info[to].kind != KIND_FLOAT)
+        return wrap_int(to, v.u); /* from an integer or bool */
+    if (info[from].kind == KIND_FLOAT) {
+        if (to == DAMO_FLOAT32)
+            r.f32 = (float)v.f64; /* only float64 -> float32 reaches here */
+        else
+            r.f64 = (double)v.f32;
         return r;
     }
-    return wrap_int(to, v.u);
+    /* integer to float: one rounding, from the integer itself */
+    if (to == DAMO_FLOAT32)
+        r.f32 = info[from].kind == KIND_INT ? (float)v.i : (float)v.u;
+    else
+        r.f64 = info[from].kind == KIND_INT ? (double)v.i : (double)v.u;
+    return r;
 }
 
 double hval_to_double(damo_dtype t, hval v) { return hval_convert(t, DAMO_FLOAT64, v).f64; }
@@ -222,4 +262,11 @@ hval hval_from_double(damo_dtype t, double d)
     hval v;
     v.f64 = d;
     return hval_convert(DAMO_FLOAT64, t, v);
+}
+
+hval hval_from_int(damo_dtype t, int64_t i)
+{
+    hval v;
+    v.i = i;
+    return hval_convert(DAMO_INT64, t, v);
 }

@@ -4,15 +4,26 @@
 #include <stdio.h>
 #include <string.h>
 
+/* The calling thread's most recent failure (damo_last_error). */
+static _Thread_local damo_err last;
+
+static void note_last(const damo_err *e)
+{
+    if (e != &last) {
+        last.code = e->code;
+        memcpy(last.msg, e->msg, sizeof last.msg);
+    }
+}
+
 damo_status err_set(damo_err *e, damo_status code, const char *fmt, ...)
 {
-    if (!e)
-        return code;
-    e->code = code;
+    damo_err *dst = e ? e : &last;
+    dst->code = code;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+    vsnprintf(dst->msg, sizeof dst->msg, fmt, ap);
     va_end(ap);
+    note_last(dst);
     return code;
 }
 
@@ -31,6 +42,7 @@ void err_prefix(damo_err *e, const char *fmt, ...)
     memmove(e->msg + pl, e->msg, ml);
     memcpy(e->msg, prefix, pl);
     e->msg[pl + ml] = '\0';
+    note_last(e);
 }
 
 void err_clear(damo_err *e)
@@ -43,12 +55,19 @@ void err_clear(damo_err *e)
 
 damo_status err_copy(damo_err *dst, const damo_err *src)
 {
-    if (dst && src && dst != src) {
+    if (!src)
+        return DAMO_OK;
+    if (dst && dst != src) {
         dst->code = src->code;
         memcpy(dst->msg, src->msg, sizeof dst->msg);
     }
-    return src ? src->code : DAMO_OK;
+    if (src->code != DAMO_OK)
+        note_last(src);
+    return src->code;
 }
+
+damo_status damo_last_error(void) { return last.code; }
+const char *damo_last_errmsg(void) { return last.msg; }
 
 const char *damo_status_name(damo_status s)
 {
@@ -56,7 +75,7 @@ const char *damo_status_name(damo_status s)
         "DAMO_OK", "DAMO_ERR_INVALID", "DAMO_ERR_NOMEM", "DAMO_ERR_TYPE",
         "DAMO_ERR_SHAPE", "DAMO_ERR_NAME", "DAMO_ERR_NO_DEVICE",
         "DAMO_ERR_UNSUPPORTED", "DAMO_ERR_BUILD", "DAMO_ERR_DEVICE",
-        "DAMO_ERR_IO", "DAMO_ERR_FORMAT",
+        "DAMO_ERR_IO", "DAMO_ERR_FORMAT", "DAMO_ERR_OVERFLOW",
     };
     if ((unsigned)s < sizeof names / sizeof names[0])
         return names[s];

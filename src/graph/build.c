@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "graph.h"
+#include "op.h"
 
 damo_var *damo_tensor(damo_graph *g, damo_dtype dtype, int ndim, const int64_t *shape,
                       const char *name)
@@ -125,7 +126,7 @@ damo_var *damo_const_scalar(damo_graph *g, damo_dtype dtype, double value)
 
 /* Checks the inputs of an op: NULLs propagate silently, mixing graphs is
  * an error. Returns the graph, or NULL. */
-static damo_graph *common_graph(const char *opname, int n, damo_var *const *in)
+static damo_graph *common_graph(op_id op, int n, damo_var *const *in)
 {
     for (int i = 0; i < n; i++)
         if (!in[i])
@@ -133,26 +134,88 @@ static damo_graph *common_graph(const char *opname, int n, damo_var *const *in)
     damo_graph *g = in[0]->g;
     for (int i = 1; i < n; i++)
         if (in[i]->g != g) {
-            err_set(&g->err, DAMO_ERR_INVALID, "%s: input %d belongs to another graph", opname, i);
+            err_set(&g->err, DAMO_ERR_INVALID, "%s: input %d belongs to another graph",
+                    op_info_of(op)->name, i);
             return NULL;
         }
     return g;
 }
 
-static damo_var *apply(scalar_op op, int n, damo_var *const *in, damo_dtype cast_to)
+/* An elementwise op; over C literals only it is evaluated at once, as
+ * Python evaluates `-300` before NumPy sees it, so a literal's value is
+ * always known to the range checks. */
+static damo_var *apply_params(op_id op, int n, damo_var *const *in, const op_params *params)
 {
-    damo_graph *g = common_graph(op_get(op)->name, n, in);
-    return g ? graph_apply(g, op, n, in, cast_to) : NULL;
+    damo_graph *g = common_graph(op, n, in);
+    if (!g)
+        return NULL;
+    int literals = 1;
+    for (int i = 0; i < n; i++)
+        literals &= in[i]->kind == VAR_CONST && in[i]->weak != WEAK_NONE;
+    damo_var *v = graph_apply(g, op, params, in, n);
+    if (v && literals && graph_fold(g, v->node, &v) < 0)
+        return NULL;
+    return v;
+}
+
+static damo_var *apply(op_id op, int n, damo_var *const *in)
+{
+    op_params params = {0};
+    return apply_params(op, n, in, &params);
+}
+
+/* The value of a C integer literal, when v is one. */
+static int int_literal(const damo_var *v, int64_t *value)
+{
+    if (v->kind != VAR_CONST || v->weak != WEAK_INT)
+        return 0;
+    *value = hval_load(DAMO_INT64, v->data, 0).i;
+    return 1;
+}
+
+static int is_strong_int(const damo_var *v)
+{
+    dtype_kind k = dtype_kind_of(v->type.dtype);
+    return v->weak == WEAK_NONE && (k == KIND_INT || k == KIND_UINT);
+}
+
+/* x op c with c outside x's integer dtype is the same for every x, as
+ * NumPy 2 answers it: such a comparison becomes an always-true (x >= min)
+ * or always-false (x < min) one within the dtype's range. */
+static damo_var *compare(op_id op, damo_var *a, damo_var *b)
+{
+    damo_var *in[2] = {a, b};
+    damo_graph *g = common_graph(op, 2, in);
+    if (!g)
+        return NULL;
+    int64_t c;
+    int flip = int_literal(a, &c) && is_strong_int(b);
+    if (!flip && !(int_literal(b, &c) && is_strong_int(a)))
+        return apply(op, 2, in);
+    damo_var *x = flip ? b : a;
+    damo_dtype t = x->type.dtype;
+    if (dtype_holds_int(t, c))
+        return apply(op, 2, in);
+    /* as x op' c: c < x is x > c */
+    static const op_id mirror[] = {[OP_LT] = OP_GT, [OP_GT] = OP_LT, [OP_LE] = OP_GE,
+                                   [OP_GE] = OP_LE, [OP_EQ] = OP_EQ, [OP_NEQ] = OP_NEQ};
+    op_id o = flip ? mirror[op] : op;
+    int below = c < dtype_int_min(t);
+    int always = o == OP_NEQ || (below ? (o == OP_GT || o == OP_GE) : (o == OP_LT || o == OP_LE));
+    damo_var *args[2] = {x, damo_int(g, dtype_int_min(t))};
+    return apply(always ? OP_GE : OP_LT, 2, args);
 }
 
 #define DEFINE_UNARY(fn, ID)                                                  \
-    damo_var *damo_##fn(damo_var *a) { return apply(OP_##ID, 1, &a, DAMO_BOOL); }
+    damo_var *damo_##fn(damo_var *a) { return apply(OP_##ID, 1, &a); }
 #define DEFINE_BINARY(fn, ID)                                                 \
     damo_var *damo_##fn(damo_var *a, damo_var *b)                             \
     {                                                                         \
         damo_var *in[2] = {a, b};                                             \
-        return apply(OP_##ID, 2, in, DAMO_BOOL);                              \
+        return apply(OP_##ID, 2, in);                                         \
     }
+#define DEFINE_COMPARE(fn, ID)                                                \
+    damo_var *damo_##fn(damo_var *a, damo_var *b) { return compare(OP_##ID, a, b); }
 DEFINE_BINARY(add, ADD)
 DEFINE_BINARY(sub, SUB)
 DEFINE_BINARY(mul, MUL)
@@ -164,12 +227,12 @@ DEFINE_BINARY(pow, POW)
 DEFINE_BINARY(arctan2, ARCTAN2)
 DEFINE_BINARY(maximum, MAXIMUM)
 DEFINE_BINARY(minimum, MINIMUM)
-DEFINE_BINARY(lt, LT)
-DEFINE_BINARY(gt, GT)
-DEFINE_BINARY(le, LE)
-DEFINE_BINARY(ge, GE)
-DEFINE_BINARY(eq, EQ)
-DEFINE_BINARY(neq, NEQ)
+DEFINE_COMPARE(lt, LT)
+DEFINE_COMPARE(gt, GT)
+DEFINE_COMPARE(le, LE)
+DEFINE_COMPARE(ge, GE)
+DEFINE_COMPARE(eq, EQ)
+DEFINE_COMPARE(neq, NEQ)
 DEFINE_BINARY(and, AND)
 DEFINE_BINARY(or, OR)
 DEFINE_BINARY(xor, XOR)
@@ -203,16 +266,28 @@ DEFINE_UNARY(round, ROUND)
 DEFINE_UNARY(isnan, ISNAN)
 DEFINE_UNARY(isinf, ISINF)
 
+/* A C integer bound outside a strong integer dtype clamps to the dtype's
+ * range, as NumPy 2's clip does; the clip is unchanged by it. */
+static damo_var *clamp_bound(damo_var *bound, const damo_var *a)
+{
+    int64_t c;
+    if (!bound || !a || !is_strong_int(a) || !int_literal(bound, &c) ||
+        dtype_holds_int(a->type.dtype, c))
+        return bound;
+    damo_dtype t = a->type.dtype;
+    return damo_int(bound->g, c < dtype_int_min(t) ? dtype_int_min(t) : dtype_int_max(t));
+}
+
 damo_var *damo_clip(damo_var *a, damo_var *lo, damo_var *hi)
 {
-    damo_var *in[3] = {a, lo, hi};
-    return apply(OP_CLIP, 3, in, DAMO_BOOL);
+    damo_var *in[3] = {a, clamp_bound(lo, a), clamp_bound(hi, a)};
+    return apply(OP_CLIP, 3, in);
 }
 
 damo_var *damo_switch(damo_var *cond, damo_var *a, damo_var *b)
 {
     damo_var *in[3] = {cond, a, b};
-    return apply(OP_SWITCH, 3, in, DAMO_BOOL);
+    return apply(OP_SWITCH, 3, in);
 }
 
 damo_var *damo_cast(damo_var *a, damo_dtype dtype)
@@ -223,5 +298,7 @@ damo_var *damo_cast(damo_var *a, damo_dtype dtype)
         err_set(&a->g->err, DAMO_ERR_TYPE, "cast: invalid dtype %d", dtype);
         return NULL;
     }
-    return apply(OP_CAST, 1, &a, dtype);
+    op_params params = {0};
+    params.dtype = dtype;
+    return apply_params(OP_CAST, 1, &a, &params);
 }

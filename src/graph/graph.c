@@ -1,8 +1,11 @@
+/* The arena: variables and nodes, freed together. A node owns what its
+ * params point to from the moment graph_node is called. */
 #include "graph.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "op.h"
 
 damo_graph *graph_create(void *ctx, void (*retain)(shared_store *),
                          void (*release)(shared_store *))
@@ -28,29 +31,45 @@ void damo_graph_free(damo_graph *g)
         free(v->data);
         free(v);
     }
+    for (size_t i = 0; i < g->n_nodes; i++) {
+        gnode *n = g->nodes[i];
+        const op_info *info = op_info_of(n->op);
+        if (info->params_free)
+            info->params_free(&n->params);
+        free(n);
+    }
     free(g->vars);
+    free(g->nodes);
+    free(g->shared);
     free(g);
 }
 
-const char *damo_graph_errmsg(const damo_graph *g) { return g ? g->err.msg : "graph is NULL"; }
+const char *damo_graph_errmsg(const damo_graph *g) { return g ? g->err.msg : ""; }
 damo_status damo_graph_errcode(const damo_graph *g) { return g ? g->err.code : DAMO_ERR_INVALID; }
+
+static int grow(void **arr, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return 1;
+    size_t c = *cap ? *cap * 2 : 64;
+    while (c < need)
+        c *= 2;
+    void *p = realloc(*arr, c * elem);
+    if (!p)
+        return 0;
+    *arr = p;
+    *cap = c;
+    return 1;
+}
 
 damo_var *graph_add_var(damo_graph *g, var_kind kind, const gtype *t, const char *name)
 {
-    if (g->n == g->cap) {
-        size_t cap = g->cap ? g->cap * 2 : 64;
-        damo_var **vars = realloc(g->vars, cap * sizeof *vars);
-        if (!vars)
-            goto oom;
-        g->vars = vars;
-        g->cap = cap;
-    }
-    damo_var *v = calloc(1, sizeof *v);
-    if (!v)
-        goto oom;
-    if (name && !(v->name = strdup(name))) {
+    damo_var *v = NULL;
+    if (!grow((void **)&g->vars, &g->cap, g->n + 1, sizeof *g->vars) ||
+        !(v = calloc(1, sizeof *v)) || (name && !(v->name = strdup(name)))) {
         free(v);
-        goto oom;
+        err_set(&g->err, DAMO_ERR_NOMEM, "out of memory building the graph");
+        return NULL;
     }
     v->g = g;
     v->id = (uint32_t)g->n;
@@ -58,32 +77,22 @@ damo_var *graph_add_var(damo_graph *g, var_kind kind, const gtype *t, const char
     v->type = *t;
     g->vars[g->n++] = v;
     return v;
-oom:
-    err_set(&g->err, DAMO_ERR_NOMEM, "out of memory building the graph");
-    return NULL;
-}
-
-int64_t gtype_static_size(const gtype *t)
-{
-    int64_t n = 1;
-    for (int d = 0; d < t->ndim; d++)
-        n *= t->shape[d];
-    return n;
 }
 
 damo_var *graph_const(damo_graph *g, damo_dtype dtype, int ndim, const int64_t *shape,
                       const void *data, weak_kind weak)
 {
     gtype t = {dtype, ndim, {0}};
-    for (int d = 0; d < ndim; d++)
-        t.shape[d] = shape[d];
+    if (ndim)
+        memcpy(t.shape, shape, (size_t)ndim * sizeof *shape);
     size_t bytes = (size_t)gtype_static_size(&t) * damo_dtype_size(dtype);
     void *copy = malloc(bytes ? bytes : 1);
     if (!copy) {
         err_set(&g->err, DAMO_ERR_NOMEM, "out of memory for a constant of %zu bytes", bytes);
         return NULL;
     }
-    memcpy(copy, data, bytes);
+    if (bytes)
+        memcpy(copy, data, bytes);
     damo_var *v = graph_add_var(g, VAR_CONST, &t, NULL);
     if (!v) {
         free(copy);
@@ -96,126 +105,87 @@ damo_var *graph_const(damo_graph *g, damo_dtype dtype, int ndim, const int64_t *
 
 damo_var *graph_shared(damo_graph *g, shared_store *store, const gtype *t, const char *name)
 {
+    for (size_t i = 0; i < g->n_shared; i++)
+        if (g->shared[i]->store == store)
+            return g->shared[i];
+    if (!grow((void **)&g->shared, &g->cap_shared, g->n_shared + 1, sizeof *g->shared)) {
+        err_set(&g->err, DAMO_ERR_NOMEM, "out of memory building the graph");
+        return NULL;
+    }
     damo_var *v = graph_add_var(g, VAR_SHARED, t, name);
     if (v) {
         v->store = store;
         g->store_retain(store);
+        g->shared[g->n_shared++] = v;
     }
     return v;
 }
 
-damo_status gtype_broadcast(const gtype *const *ts, int n, gtype *out, int *bad_dim)
+gnode *graph_node(damo_graph *g, op_id op, const op_params *params, damo_var *const *in,
+                  int n_in, const gtype *types, const weak_kind *weak, int n_out)
 {
-    int nd = 0;
-    for (int i = 0; i < n; i++)
-        if (ts[i]->ndim > nd)
-            nd = ts[i]->ndim;
-    out->ndim = nd;
-    for (int d = 0; d < nd; d++) {
-        /* 1 until something bigger or unknown is seen */
-        int64_t size = 1;
-        int unknown = 0;
-        for (int i = 0; i < n; i++) {
-            int k = d - (nd - ts[i]->ndim);
-            if (k < 0)
-                continue;
-            int64_t s = ts[i]->shape[k];
-            if (s == DAMO_DIM_UNKNOWN) {
-                unknown = 1;
-            } else if (s != 1) {
-                if (size != 1 && size != s) {
-                    if (bad_dim)
-                        *bad_dim = d;
-                    return DAMO_ERR_SHAPE;
-                }
-                size = s;
-            }
-        }
-        out->shape[d] = size == 1 && unknown ? DAMO_DIM_UNKNOWN : size;
-    }
-    return DAMO_OK;
-}
-
-const char *gtype_shape_str(const gtype *t, char *buf, size_t size)
-{
-    size_t len = 0;
-    len += (size_t)snprintf(buf + len, size - len, "(");
-    for (int d = 0; d < t->ndim && len < size; d++) {
-        if (t->shape[d] == DAMO_DIM_UNKNOWN)
-            len += (size_t)snprintf(buf + len, size - len, "%sNone", d ? ", " : "");
-        else
-            len += (size_t)snprintf(buf + len, size - len, "%s%lld", d ? ", " : "",
-                                    (long long)t->shape[d]);
-    }
-    if (len < size)
-        snprintf(buf + len, size - len, t->ndim == 1 ? ",)" : ")");
-    return buf;
-}
-
-const char *var_label(const damo_var *v, char *buf, size_t size)
-{
-    if (v->name) {
-        snprintf(buf, size, "'%s'", v->name);
-    } else if (v->kind == VAR_CONST) {
-        snprintf(buf, size, "<constant>");
-    } else if (v->kind == VAR_APPLY) {
-        char a[3][96] = {"", "", ""};
-        for (int i = 0; i < v->n_in; i++)
-            var_label(v->in[i], a[i], sizeof a[i]);
-        snprintf(buf, size, "%s(%s%s%s%s%s)", op_get(v->op)->name, a[0], v->n_in > 1 ? ", " : "",
-                 a[1], v->n_in > 2 ? ", " : "", a[2]);
-    } else {
-        snprintf(buf, size, "<unnamed %s>", v->kind == VAR_SHARED ? "shared" : "input");
-    }
-    return buf;
-}
-
-damo_var *graph_apply(damo_graph *g, scalar_op op, int n, damo_var *const *in,
-                      damo_dtype cast_to)
-{
-    const op_def *d = op_get(op);
-    op_operand args[3];
-    const gtype *ts[3];
-    for (int i = 0; i < n; i++) {
-        args[i] = (op_operand){in[i]->type.dtype, in[i]->weak};
-        ts[i] = &in[i]->type;
-    }
-    op_types types;
-    if (op_infer(op, args, cast_to, &types, &g->err) != DAMO_OK)
-        return NULL;
-    gtype out;
-    int bad = 0;
-    if (gtype_broadcast(ts, n, &out, &bad) != DAMO_OK) {
-        char msg[1024] = "", lab[256], shp[128];
-        size_t len = 0;
-        for (int i = 0; i < n; i++)
-            len += (size_t)snprintf(msg + len, sizeof msg - len, "%s%s has shape %s",
-                                    i ? ", " : "", var_label(in[i], lab, sizeof lab),
-                                    gtype_shape_str(ts[i], shp, sizeof shp));
-        err_set(&g->err, DAMO_ERR_SHAPE,
-                "%s: shapes cannot be broadcast together (dimension %d of the result): %s",
-                d->name, bad, msg);
+    size_t bytes = sizeof(gnode) + (size_t)(n_in + n_out) * sizeof(damo_var *);
+    gnode *n = NULL;
+    if (!grow((void **)&g->nodes, &g->cap_nodes, g->n_nodes + 1, sizeof *g->nodes) ||
+        !(n = calloc(1, bytes))) {
+        op_params p = *params;
+        if (op_info_of(op)->params_free)
+            op_info_of(op)->params_free(&p);
+        err_set(&g->err, DAMO_ERR_NOMEM, "out of memory building the graph");
         return NULL;
     }
-    out.dtype = types.out;
-    damo_var *v = graph_add_var(g, VAR_APPLY, &out, NULL);
-    if (!v)
-        return NULL;
-    v->op = op;
-    v->n_in = n;
-    v->weak = types.weak;
-    for (int i = 0; i < n; i++)
-        v->in[i] = in[i];
-    return v;
+    n->id = (uint32_t)g->n_nodes;
+    n->op = op;
+    n->params = *params;
+    n->n_in = n_in;
+    n->in = (damo_var **)(n + 1);
+    n->out = n->in + n_in;
+    if (n_in)
+        memcpy(n->in, in, (size_t)n_in * sizeof *in);
+    /* registered first, so that the arena frees it (and what its params
+     * own) even when an output fails to allocate */
+    g->nodes[g->n_nodes++] = n;
+    for (int o = 0; o < n_out; o++) {
+        damo_var *v = graph_add_var(g, VAR_APPLY, &types[o], NULL);
+        if (!v)
+            return NULL;
+        v->node = n;
+        v->index = o;
+        v->weak = weak[o];
+        n->out[n->n_out++] = v;
+    }
+    return n;
 }
 
-damo_dtype damo_var_dtype(const damo_var *v) { return v->type.dtype; }
-int damo_var_ndim(const damo_var *v) { return v->type.ndim; }
+/* Outputs infer can give at most. */
+#define MAX_INFERRED_OUTPUTS 4
+
+gnode *graph_apply_node(damo_graph *g, op_id op, const op_params *params, damo_var *const *in,
+                        int n_in)
+{
+    const op_info *info = op_info_of(op);
+    gnode probe = {0, op, *params, n_in, 0, (damo_var **)in, NULL};
+    gtype types[MAX_INFERRED_OUTPUTS];
+    weak_kind weak[MAX_INFERRED_OUTPUTS] = {WEAK_NONE};
+    if (info->infer(&probe, types, weak, &g->err) != DAMO_OK)
+        return NULL;
+    return graph_node(g, op, params, in, n_in, types, weak, info->n_out);
+}
+
+damo_var *graph_apply(damo_graph *g, op_id op, const op_params *params, damo_var *const *in,
+                      int n_in)
+{
+    gnode *n = graph_apply_node(g, op, params, in, n_in);
+    return n ? n->out[0] : NULL;
+}
+
+damo_dtype damo_var_dtype(const damo_var *v) { return v ? v->type.dtype : DAMO_NUM_DTYPES; }
+int damo_var_ndim(const damo_var *v) { return v ? v->type.ndim : 0; }
 int64_t damo_var_dim(const damo_var *v, int i)
 {
-    return i >= 0 && i < v->type.ndim ? v->type.shape[i] : DAMO_DIM_UNKNOWN;
+    return v && i >= 0 && i < v->type.ndim ? v->type.shape[i] : DAMO_DIM_UNKNOWN;
 }
-const char *damo_var_name(const damo_var *v) { return v->name; }
+const char *damo_var_name(const damo_var *v) { return v ? v->name : NULL; }
 
 damo_var *damo_var_set_name(damo_var *v, const char *name)
 {

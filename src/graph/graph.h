@@ -1,9 +1,11 @@
 /*
- * Graph layer: typed symbolic variables owned by an arena (damo_graph).
- * A variable is a graph input, a constant, a shared variable, or the single
- * output of an apply node (an elementwise op over up to three inputs).
- * Knows nothing about OpenCL; shared values are opaque stores owned by the
- * API layer, which hands the graph a release function.
+ * Graph layer: typed symbolic variables and the nodes that compute them,
+ * owned by an arena (damo_graph). A variable is a graph input, a constant,
+ * a shared variable, or output `index` of an apply node; a node is an op
+ * from the registry (op.h) with typed parameters, any number of inputs and
+ * one or more outputs. Knows nothing about OpenCL; shared values are opaque
+ * stores owned by the exec layer, which hands the graph a retain/release
+ * pair.
  */
 #ifndef DAMO_GRAPH_H
 #define DAMO_GRAPH_H
@@ -19,23 +21,50 @@ typedef struct gtype {
 
 typedef enum var_kind { VAR_INPUT, VAR_CONST, VAR_SHARED, VAR_APPLY } var_kind;
 
-typedef struct shared_store shared_store; /* defined by the API layer */
+typedef struct damo_shared shared_store; /* defined by the exec layer */
+typedef struct gnode gnode;
+
+/* Ops: every elementwise op of ops.def (same numbering as scalar_op), then
+ * the rest. */
+typedef enum op_id {
+#define DAMO_OP(ID, ...) OP_##ID,
+#include "../scalar/ops.def"
+#undef DAMO_OP
+    OP_FUSED,  /* a fused elementwise program (rewrite/fusion.c) */
+    OP_COUNT
+} op_id;
+
+struct fused_prog;
+
+/* A node's parameters: plain data, zero-filled before use, so that merging
+ * can hash and compare them as bytes. A field serves every op that needs
+ * that kind of parameter. */
+typedef struct op_params {
+    damo_dtype dtype;          /* cast: the target dtype */
+    struct fused_prog *fused;  /* fused: the program (owned by the node) */
+} op_params;
+
+struct gnode {
+    uint32_t id;           /* creation order */
+    op_id op;
+    op_params params;
+    int n_in, n_out;
+    damo_var **in;
+    damo_var **out;
+};
 
 struct damo_var {
     damo_graph *g;
-    uint32_t id;          /* index in g->vars: creation order is topological */
+    uint32_t id;          /* index in g->vars: creation order is topological
+                           * in a user's graph */
     var_kind kind;
     gtype type;
     weak_kind weak;       /* a C literal, or an op over literals only */
     char *name;
-    /* VAR_APPLY */
-    scalar_op op;
-    int n_in;
-    damo_var *in[3];
-    /* VAR_CONST: prod(shape) elements of type.dtype, C order (owned) */
-    void *data;
-    /* VAR_SHARED: a counted reference to the value's store */
-    shared_store *store;
+    gnode *node;          /* VAR_APPLY: the node, and which of its outputs */
+    int index;
+    void *data;           /* VAR_CONST: prod(shape) elements, C order (owned) */
+    shared_store *store;  /* VAR_SHARED: a counted reference to the store */
 };
 
 struct damo_graph {
@@ -43,11 +72,15 @@ struct damo_graph {
     damo_err err;
     damo_var **vars;
     size_t n, cap;
+    gnode **nodes;
+    size_t n_nodes, cap_nodes;
+    damo_var **shared;    /* the VAR_SHARED variables, one per store */
+    size_t n_shared, cap_shared;
     void (*store_retain)(shared_store *);
     void (*store_release)(shared_store *);
 };
 
-/* New empty graph; the API layer supplies its context and how shared
+/* New empty graph; the exec layer supplies the context and how shared
  * stores are counted. NULL when out of memory. */
 damo_graph *graph_create(void *ctx, void (*retain)(shared_store *),
                          void (*release)(shared_store *));
@@ -57,21 +90,48 @@ damo_var *graph_add_var(damo_graph *g, var_kind kind, const gtype *t, const char
 /* Constant from C-order data (copied). */
 damo_var *graph_const(damo_graph *g, damo_dtype dtype, int ndim, const int64_t *shape,
                       const void *data, weak_kind weak);
-/* Apply node with type inference and static broadcasting checks. */
-damo_var *graph_apply(damo_graph *g, scalar_op op, int n, damo_var *const *in,
-                      damo_dtype cast_to);
-/* Shared variable over a store (retained). */
+/* The variable standing for `store` in g (made on first use, retaining the
+ * store): one variable per store per graph. */
 damo_var *graph_shared(damo_graph *g, shared_store *store, const gtype *t, const char *name);
+/* A node of op over in[0..n_in) with params (copied; what they point to
+ * belongs to the node, or is freed at once when NULL is returned), its
+ * output types given (n_out of them). NULL and a message on g when out of
+ * memory. */
+gnode *graph_node(damo_graph *g, op_id op, const op_params *params, damo_var *const *in,
+                  int n_in, const gtype *types, const weak_kind *weak, int n_out);
+/* A node of op with its output types inferred by the registry (static
+ * shapes checked), or NULL with a message on g. */
+gnode *graph_apply_node(damo_graph *g, op_id op, const op_params *params, damo_var *const *in,
+                        int n_in);
+/* The same, returning the node's first output. */
+damo_var *graph_apply(damo_graph *g, op_id op, const op_params *params, damo_var *const *in,
+                      int n_in);
 
-/* Number of elements of a constant. */
+/* Constant folding: when every input of n is a constant, its op is pure
+ * and has a host facet, and each output has at most FOLD_MAX_ELEMENTS,
+ * evaluates n on the host and sets out[o] to a constant of g holding
+ * output o. Returns 1 when folded, 0 when n is not foldable (out
+ * untouched), -1 on error (message on g). */
+#define FOLD_MAX_ELEMENTS (1 << 16)
+int graph_fold(damo_graph *g, const gnode *n, damo_var **out);
+
+/* Number of elements of a type whose sizes are all known; -1 when one is
+ * unknown or the product overflows. */
 int64_t gtype_static_size(const gtype *t);
 /* Static broadcasting of several types (NumPy rules; unknown sizes stay
  * unknown unless another operand fixes them). DAMO_ERR_SHAPE when two known
- * sizes differ and neither is 1. */
+ * sizes differ and neither is 1 (*bad_dim: the result dimension). */
 damo_status gtype_broadcast(const gtype *const *ts, int n, gtype *out, int *bad_dim);
+/* Checks a value of (dtype, ndim, shape) against type t: the same rank, and
+ * every static size of t kept; with same_dtype also the same dtype. The one
+ * home of these checks: arguments, defaults, shared values, givens and
+ * updates all use it. The message says "<what> <label>: ..." on e. */
+damo_status gtype_check(const gtype *t, damo_dtype dtype, int ndim, const int64_t *shape,
+                        int same_dtype, const char *what, const char *label, damo_err *e);
 /* "(2, None)" style text of a static shape into buf. */
 const char *gtype_shape_str(const gtype *t, char *buf, size_t size);
-/* A short label for messages: the name in quotes, or "add(x, <constant>)". */
+/* A short label for messages: the name in quotes, or "add(x, <constant>)"
+ * down to a small depth (deeper arguments print as "..."). */
 const char *var_label(const damo_var *v, char *buf, size_t size);
 
 #endif

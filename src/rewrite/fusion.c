@@ -1,17 +1,38 @@
+/* Elementwise fusion: groups elementwise nodes into clusters, then
+ * replaces each cluster by one OP_FUSED node holding its program.
+ *
+ * Nodes are visited in topological order; each merges its cluster with
+ * those of its elementwise producers and of a few siblings reading the
+ * same inputs, when both have the same rank and static broadcast pattern
+ * and the merge makes no cycle between steps (no path from one cluster
+ * through outside nodes into the other). Paths are searched from the
+ * smaller cluster's side, only between the clusters' first and last
+ * positions, and within a visit budget (running out refuses the merge);
+ * two clusters both larger than SMALL_CLUSTER are not merged. A chain thus
+ * fuses in O(n), and every graph in near-linear time. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "rewrite.h"
 
+#define SEARCH_BUDGET 4096     /* nodes one legality search may visit */
+#define SMALL_CLUSTER 64       /* clusters merged with each other at most this big */
+#define SIBLINGS_TRIED 8       /* readers of one input considered as siblings */
+
 typedef struct fuser {
-    const fgraph *fg;
-    size_t n;              /* variables in the clone */
-    unsigned char *needed; /* reachable from an output or update */
-    size_t *cons_start;    /* CSR lists of consumers */
-    damo_var **cons;
-    size_t *parent;        /* union-find over variable ids */
-    unsigned char *seen;   /* scratch for path searches */
-    size_t *stack;
+    fgraph *fg;
+    gnode **live;          /* topological order */
+    size_t n_live, n_ids;
+    long *pos;             /* node id -> position in live, or -1 */
+    size_t *parent;        /* union-find over node ids */
+    size_t *size, *first, *last; /* per root: members, first and last position */
+    size_t *next;          /* per node: next member of its cluster (circular) */
+    unsigned *seen;        /* search marks (by node id), by generation */
+    unsigned *var_seen;    /* the same by variable id */
+    unsigned gen;
+    gnode **stack;
+    int no_fusion;
+    damo_err *e;
 } fuser;
 
 static size_t find(fuser *f, size_t i)
@@ -21,10 +42,12 @@ static size_t find(fuser *f, size_t i)
     return i;
 }
 
-static int is_apply(const fuser *f, const damo_var *v) { return v->kind == VAR_APPLY && f->needed[v->id]; }
+static int fusible(const fuser *f, const gnode *n)
+{
+    return (op_info_of(n->op)->flags & OPF_ELEMWISE) && f->pos[n->id] >= 0;
+}
 
-/* Nodes fuse only with nodes of the same rank and static broadcast pattern,
- * so one iteration space serves the whole step (as Aesara's fusion). */
+/* One iteration space serves a cluster: same rank and broadcast pattern. */
 static int same_pattern(const damo_var *a, const damo_var *b)
 {
     if (a->type.ndim != b->type.ndim)
@@ -35,283 +58,376 @@ static int same_pattern(const damo_var *a, const damo_var *b)
     return 1;
 }
 
-/* 1 when some path leaves cluster x, passes a node outside x and y, and
- * enters y: merging x and y would then make a cycle between steps. */
-static int path_through_outside(fuser *f, size_t x, size_t y)
+/* Marks n for the current search; 0 when it was marked already. */
+static int mark(fuser *f, const gnode *n)
 {
-    damo_var **vars = f->fg->g->vars;
-    size_t top = 0;
-    int found = 0;
-    memset(f->seen, 0, f->n);
-    for (size_t i = 0; i < f->n; i++) {
-        if (!is_apply(f, vars[i]) || find(f, i) != x)
-            continue;
-        for (size_t k = f->cons_start[i]; k < f->cons_start[i + 1]; k++) {
-            size_t c = f->cons[k]->id, r = find(f, c);
-            if (r != x && r != y && !f->seen[c]) {
-                f->seen[c] = 1;
-                f->stack[top++] = c;
-            }
-        }
-    }
-    while (top && !found) {
-        size_t i = f->stack[--top];
-        for (size_t k = f->cons_start[i]; k < f->cons_start[i + 1] && !found; k++) {
-            size_t c = f->cons[k]->id, r = find(f, c);
-            if (r == y)
-                found = 1;
-            else if (!f->seen[c]) {
-                f->seen[c] = 1;
-                f->stack[top++] = c;
-            }
-        }
-    }
-    return found;
-}
-
-static void try_merge(fuser *f, const damo_var *a, const damo_var *b)
-{
-    size_t x = find(f, a->id), y = find(f, b->id);
-    if (x == y || !same_pattern(a, b) || path_through_outside(f, x, y) ||
-        path_through_outside(f, y, x))
-        return;
-    f->parent[y] = x;
-}
-
-static int fuser_init(fuser *f, const fgraph *fg)
-{
-    memset(f, 0, sizeof *f);
-    f->fg = fg;
-    f->n = fg->g->n;
-    size_t n = f->n ? f->n : 1;
-    f->needed = calloc(n, 1);
-    f->cons_start = calloc(n + 1, sizeof *f->cons_start);
-    f->parent = malloc(n * sizeof *f->parent);
-    f->seen = calloc(n, 1);
-    f->stack = malloc(n * sizeof *f->stack);
-    if (!f->needed || !f->cons_start || !f->parent || !f->seen || !f->stack)
+    if (f->seen[n->id] == f->gen)
         return 0;
-    damo_var **vars = fg->g->vars;
-    for (size_t i = 0; i < fg->n_outputs + fg->n_updates; i++)
-        f->needed[fg->outputs[i]->id] = 1;
-    for (size_t i = f->n; i-- > 0;) {
-        f->parent[i] = i;
-        if (f->needed[i] && vars[i]->kind == VAR_APPLY)
-            for (int k = 0; k < vars[i]->n_in; k++)
-                f->needed[vars[i]->in[k]->id] = 1;
-    }
-    for (size_t i = 0; i < f->n; i++)
-        if (is_apply(f, vars[i]))
-            for (int k = 0; k < vars[i]->n_in; k++)
-                f->cons_start[vars[i]->in[k]->id + 1]++;
-    for (size_t i = 0; i < f->n; i++)
-        f->cons_start[i + 1] += f->cons_start[i];
-    f->cons = malloc((f->cons_start[f->n] ? f->cons_start[f->n] : 1) * sizeof *f->cons);
-    size_t *fill = calloc(n, sizeof *fill);
-    if (!f->cons || !fill) {
-        free(fill);
-        return 0;
-    }
-    for (size_t i = 0; i < f->n; i++)
-        if (is_apply(f, vars[i]))
-            for (int k = 0; k < vars[i]->n_in; k++) {
-                size_t u = vars[i]->in[k]->id;
-                f->cons[f->cons_start[u] + fill[u]++] = vars[i];
-            }
-    free(fill);
+    f->seen[n->id] = f->gen;
     return 1;
 }
 
-static void fuser_free(fuser *f)
+/* 1 when a node reachable from the `from` nodes on the stack, moving
+ * backward (to inputs) or forward (to readers) without leaving positions
+ * [lo, hi], is a member of cluster c; also 1 when the search runs out of
+ * budget, which refuses the merge. The caller has pushed and marked the
+ * starting nodes. */
+static int search(fuser *f, size_t top, int forward, size_t lo, size_t hi, size_t c)
 {
-    free(f->needed);
-    free(f->cons_start);
-    free(f->cons);
-    free(f->parent);
-    free(f->seen);
-    free(f->stack);
-}
-
-static int is_output(const fgraph *fg, const damo_var *v)
-{
-    for (size_t i = 0; i < fg->n_outputs + fg->n_updates; i++)
-        if (fg->outputs[i] == v)
+    size_t visits = 0;
+    while (top) {
+        gnode *n = f->stack[--top];
+        long p = f->pos[n->id];
+        if (p < 0 || (size_t)p < lo || (size_t)p > hi)
+            continue;
+        if (fusible(f, n) && find(f, n->id) == c)
             return 1;
+        if (++visits > SEARCH_BUDGET)
+            return 1;
+        if (forward) {
+            for (int o = 0; o < n->n_out; o++) {
+                const fg_clients *cl = fg_clients_of(f->fg, n->out[o]);
+                for (uint32_t j = 0; j < cl->n; j++)
+                    if (mark(f, cl->nodes[j]))
+                        f->stack[top++] = cl->nodes[j];
+            }
+        } else {
+            for (int k = 0; k < n->n_in; k++)
+                if (n->in[k]->kind == VAR_APPLY && mark(f, n->in[k]->node))
+                    f->stack[top++] = n->in[k]->node;
+        }
+    }
     return 0;
 }
 
+static int outside(fuser *f, const gnode *n, size_t x, size_t y)
+{
+    if (f->pos[n->id] < 0 || !fusible(f, n))
+        return 1;
+    size_t r = find(f, n->id);
+    return r != x && r != y;
+}
+
+/* 1 when a path leaves cluster x, passes nodes outside x and y, and enters
+ * y: merging them would then make a cycle between steps. Searched from the
+ * smaller cluster's side: forward from x's readers outside, or backward
+ * from y's inputs from outside. */
+static int path_between(fuser *f, size_t x, size_t y)
+{
+    if (f->last[y] < f->first[x])
+        return 0;
+    size_t top = 0, m;
+    f->gen++;
+    int forward = f->size[x] <= f->size[y];
+    size_t from = forward ? x : y;
+    m = from;
+    do {
+        const gnode *n = f->live[f->pos[m]];
+        if (forward) {
+            const fg_clients *cl = fg_clients_of(f->fg, n->out[0]);
+            for (uint32_t j = 0; j < cl->n; j++)
+                if (outside(f, cl->nodes[j], x, y) && mark(f, cl->nodes[j]))
+                    f->stack[top++] = cl->nodes[j];
+        } else {
+            for (int k = 0; k < n->n_in; k++) {
+                const damo_var *w = n->in[k];
+                if (w->kind == VAR_APPLY && outside(f, w->node, x, y) && mark(f, w->node))
+                    f->stack[top++] = w->node;
+            }
+        }
+        m = f->next[m];
+    } while (m != from);
+    return search(f, top, forward, f->first[x], f->last[y], forward ? y : x);
+}
+
+static void unite(fuser *f, size_t a, size_t b)
+{
+    size_t na = f->next[a];
+    f->next[a] = f->next[b];
+    f->next[b] = na;
+    f->parent[b] = a;
+    f->size[a] += f->size[b];
+    if (f->first[b] < f->first[a])
+        f->first[a] = f->first[b];
+    if (f->last[b] > f->last[a])
+        f->last[a] = f->last[b];
+}
+
+/* Merges the clusters of nodes x and y when legal. */
+static void try_merge(fuser *f, const gnode *x, const gnode *y)
+{
+    size_t a = find(f, x->id), b = find(f, y->id);
+    if (a == b || !same_pattern(x->out[0], y->out[0]) ||
+        (f->size[a] > SMALL_CLUSTER && f->size[b] > SMALL_CLUSTER))
+        return;
+    if (path_between(f, a, b) || path_between(f, b, a))
+        return;
+    unite(f, a, b);
+}
+
+static void cluster(fuser *f)
+{
+    for (size_t i = 0; i < f->n_live; i++) {
+        gnode *n = f->live[i];
+        if (!fusible(f, n) || f->no_fusion)
+            continue;
+        for (int k = 0; k < n->n_in; k++) {
+            const damo_var *u = n->in[k];
+            if (u->kind == VAR_APPLY && fusible(f, u->node))
+                try_merge(f, n, u->node);
+        }
+        for (int k = 0; k < n->n_in; k++) {
+            const fg_clients *cl = fg_clients_of(f->fg, n->in[k]);
+            int tried = 0;
+            for (uint32_t j = 0; j < cl->n && tried < SIBLINGS_TRIED; j++) {
+                gnode *s = cl->nodes[j];
+                if (s != n && fusible(f, s) && (size_t)f->pos[s->id] < i) {
+                    tried++;
+                    try_merge(f, n, s);
+                }
+            }
+        }
+    }
+}
+
 /* Index of v in list[0..n), appending it when absent; -1 when out of memory. */
-static int index_of(damo_var ***list, int *n, damo_var *v)
+static int index_of(damo_var ***list, int *n, int *cap, damo_var *v)
 {
     for (int i = 0; i < *n; i++)
         if ((*list)[i] == v)
             return i;
-    damo_var **l = realloc(*list, (size_t)(*n + 1) * sizeof *l);
-    if (!l)
-        return -1;
-    l[*n] = v;
-    *list = l;
+    if (*n == *cap) {
+        int c = *cap ? 2 * *cap : 8;
+        damo_var **l = realloc(*list, (size_t)c * sizeof *l);
+        if (!l)
+            return -1;
+        *list = l;
+        *cap = c;
+    }
+    (*list)[*n] = v;
     return (*n)++;
 }
 
-/* Builds the program of the cluster whose root is `root`. */
-static damo_status build_step(fuser *f, size_t root, fstep *s, damo_err *e)
+/* 1 when v is read outside cluster c or returned by the function. */
+static int escapes(fuser *f, const damo_var *v, size_t c)
 {
-    damo_var **vars = f->fg->g->vars;
-    damo_var **consts = NULL;
-    int n_consts = 0, n_members = 0;
-    sprog_init(&s->prog);
-    for (size_t i = 0; i < f->n; i++) {
-        damo_var *v = vars[i];
-        if (!is_apply(f, v) || find(f, i) != root)
-            continue;
-        s->ndim = v->type.ndim;
-        op_operand ops[3];
-        sp_ref refs[3];
-        for (int k = 0; k < v->n_in; k++) {
-            damo_var *u = v->in[k];
-            ops[k] = (op_operand){u->type.dtype, u->weak};
-            if (is_apply(f, u) && find(f, u->id) == root) {
-                int j = 0;
-                while (s->instr_var[j] != u)
-                    j++;
-                refs[k] = (sp_ref){REF_INSTR, j};
-            } else if (u->kind == VAR_CONST && u->type.ndim == 0) {
-                int before = n_consts, j = index_of(&consts, &n_consts, u);
-                if (j >= 0 && j == before &&
-                    sprog_add_const(&s->prog, u->type.dtype, hval_load(u->type.dtype, u->data, 0)) < 0)
-                    j = -1;
-                refs[k] = (sp_ref){REF_CONST, j};
-            } else {
-                int before = s->n_in, j = index_of(&s->ins, &s->n_in, u);
-                if (j >= 0 && j == before && sprog_add_input(&s->prog, u->type.dtype) < 0)
-                    j = -1;
-                refs[k] = (sp_ref){REF_INPUT, j};
-            }
-            if (refs[k].index < 0)
-                goto oom;
-        }
-        op_types t;
-        if (op_infer(v->op, ops, v->type.dtype, &t, e) != DAMO_OK) {
-            free(consts);
-            return e->code;
-        }
-        damo_var **iv = realloc(s->instr_var, (size_t)(n_members + 1) * sizeof *iv);
-        if (!iv)
-            goto oom;
-        s->instr_var = iv;
-        iv[n_members++] = v;
-        if (sprog_add_instr(&s->prog, v->op, t.compute, v->type.dtype, v->n_in, refs) < 0)
-            goto oom;
-        int escapes = is_output(f->fg, v);
-        for (size_t k = f->cons_start[i]; k < f->cons_start[i + 1] && !escapes; k++)
-            escapes = find(f, f->cons[k]->id) != root;
-        if (escapes) {
-            if (sprog_add_output(&s->prog, n_members - 1) < 0 ||
-                index_of(&s->outs, &s->n_out, v) < 0)
-                goto oom;
-        }
+    if (fg_is_output(f->fg, v))
+        return 1;
+    const fg_clients *cl = fg_clients_of(f->fg, v);
+    for (uint32_t j = 0; j < cl->n; j++) {
+        const gnode *r = cl->nodes[j];
+        if (f->pos[r->id] >= 0 && (!fusible(f, r) || f->parent[r->id] != c))
+            return 1;
     }
-    free(consts);
-    return DAMO_OK;
-oom:
-    free(consts);
-    return err_set(e, DAMO_ERR_NOMEM, "out of memory fusing the graph");
+    return 0;
 }
 
-damo_status fuse(const fgraph *fg, int no_fusion, fstep **steps_out, size_t *n_steps, damo_err *e)
+/* Builds the fused node of the cluster whose members are members[0..m)
+ * (topological order) and puts it in their place. */
+static damo_status build(fuser *f, gnode **members, int m)
 {
-    fuser f;
-    size_t *roots = NULL, *indeg = NULL, *order = NULL, n_roots = 0;
-    fstep *steps = NULL;
+    size_t c = f->parent[members[0]->id];
+    fused_prog *fp = calloc(1, sizeof *fp);
+    sprog *p = fp ? &fp->prog : NULL;
+    damo_var **ins = NULL, **outs = NULL;
+    int n_ins = 0, cap_ins = 0, n_outs = 0, cap_outs = 0;
+    int *instr_of = malloc((size_t)m * sizeof *instr_of);
+    gtype *types = NULL;
+    weak_kind *weak = NULL;
     damo_status st = DAMO_OK;
-    *steps_out = NULL;
-    *n_steps = 0;
-    if (!fuser_init(&f, fg))
+    if (!fp || !instr_of || !(fp->instr_var = malloc((size_t)m * sizeof *fp->instr_var)))
         goto oom;
-    damo_var **vars = fg->g->vars;
-    if (!no_fusion) {
-        for (size_t i = 0; i < f.n; i++)
-            if (is_apply(&f, vars[i]))
-                for (int k = 0; k < vars[i]->n_in; k++)
-                    if (is_apply(&f, vars[i]->in[k]))
-                        try_merge(&f, vars[i]->in[k], vars[i]);
-        for (size_t i = 0; i < f.n; i++)
-            for (size_t a = f.cons_start[i]; a < f.cons_start[i + 1]; a++)
-                for (size_t b = a + 1; b < f.cons_start[i + 1]; b++)
-                    try_merge(&f, f.cons[a], f.cons[b]);
-    }
-    /* Steps in dependency order (Kahn over clusters). */
-    roots = calloc(f.n ? f.n : 1, sizeof *roots);
-    indeg = calloc(f.n ? f.n : 1, sizeof *indeg);
-    order = calloc(f.n ? f.n : 1, sizeof *order);
-    if (!roots || !indeg || !order)
-        goto oom;
-    for (size_t i = 0; i < f.n; i++) {
-        if (!is_apply(&f, vars[i]))
-            continue;
-        size_t r = find(&f, i);
-        if (r == i)
-            roots[n_roots++] = i;
-        for (int k = 0; k < vars[i]->n_in; k++)
-            if (is_apply(&f, vars[i]->in[k]) && find(&f, vars[i]->in[k]->id) != r)
-                indeg[r]++;
-    }
-    size_t head = 0, tail = 0;
-    for (size_t j = 0; j < n_roots; j++)
-        if (!indeg[roots[j]])
-            order[tail++] = roots[j];
-    while (head < tail) {
-        size_t r = order[head++];
-        for (size_t i = 0; i < f.n; i++) {
-            if (!is_apply(&f, vars[i]) || find(&f, i) != r)
-                continue;
-            for (size_t k = f.cons_start[i]; k < f.cons_start[i + 1]; k++) {
-                size_t rc = find(&f, f.cons[k]->id);
-                if (rc != r && --indeg[rc] == 0)
-                    order[tail++] = rc;
-            }
+    sprog_init(p);
+    for (int i = 0; i < m; i++) {
+        gnode *n = members[i];
+        op_types t;
+        if (elemwise_types(n, &t, f->e) != DAMO_OK) {
+            st = f->e->code;
+            goto fail;
         }
+        sp_ref refs[3];
+        for (int k = 0; k < n->n_in; k++) {
+            damo_var *u = n->in[k];
+            int j = -1;
+            if (u->kind == VAR_APPLY && fusible(f, u->node) && f->parent[u->node->id] == c) {
+                while (members[++j] != u->node)
+                    ;
+                refs[k] = (sp_ref){REF_INSTR, instr_of[j]};
+                continue;
+            }
+            int before = n_ins;
+            if ((j = index_of(&ins, &n_ins, &cap_ins, u)) < 0 ||
+                (j == before && sprog_add_input(p, u->type.dtype) < 0))
+                goto oom;
+            refs[k] = (sp_ref){REF_INPUT, j};
+        }
+        if ((instr_of[i] = sprog_add_instr(p, op_scalar(n->op), &t, n->n_in, refs)) < 0)
+            goto oom;
+        fp->instr_var[instr_of[i]] = n->out[0];
+        if (escapes(f, n->out[0], c) &&
+            (sprog_add_output(p, instr_of[i]) < 0 || index_of(&outs, &n_outs, &cap_outs, n->out[0]) < 0))
+            goto oom;
     }
-    if (tail != n_roots) {
-        st = err_set(e, DAMO_ERR_INVALID, "internal error: fused steps form a cycle");
-        goto done;
-    }
-    steps = calloc(n_roots ? n_roots : 1, sizeof *steps);
-    if (!steps)
+    types = malloc((size_t)n_outs * sizeof *types);
+    weak = malloc((size_t)n_outs * sizeof *weak);
+    if (!types || !weak)
         goto oom;
-    for (size_t j = 0; j < tail && st == DAMO_OK; j++)
-        st = build_step(&f, order[j], &steps[j], e);
-    if (st != DAMO_OK) {
-        fsteps_free(steps, n_roots);
-        steps = NULL;
-    } else {
-        *steps_out = steps;
-        *n_steps = n_roots;
+    for (int o = 0; o < n_outs; o++) {
+        types[o] = outs[o]->type;
+        weak[o] = outs[o]->weak;
     }
-    goto done;
+    op_params params = {0};
+    params.fused = fp;
+    fp = NULL; /* the node owns it now, even on failure */
+    gnode *fused = graph_node(f->fg->g, OP_FUSED, &params, ins, n_ins, types, weak, n_outs);
+    if (!fused || !fg_adopt(f->fg, fused)) {
+        st = err_copy(f->e, &f->fg->g->err);
+        goto fail;
+    }
+    for (int o = 0; o < n_outs; o++) {
+        if (outs[o]->name)
+            damo_var_set_name(fused->out[o], outs[o]->name);
+        fg_replace(f->fg, outs[o], fused->out[o]);
+    }
+    goto fail;
 oom:
-    st = err_set(e, DAMO_ERR_NOMEM, "out of memory fusing the graph");
-done:
-    fuser_free(&f);
-    free(roots);
-    free(indeg);
-    free(order);
+    st = err_set(f->e, DAMO_ERR_NOMEM, "out of memory fusing the graph");
+fail:
+    if (fp) {
+        sprog_free(&fp->prog);
+        free(fp->instr_var);
+        free(fp);
+    }
+    free(ins);
+    free(outs);
+    free(instr_of);
+    free(types);
+    free(weak);
     return st;
 }
 
-void fstep_clear(fstep *s)
+/* Where the next kernel of a cluster must start so that its arguments
+ * fit max_bytes (codegen's layout: per input a pointer, an offset and, in
+ * the worst case, a stride per dimension; per output a pointer; the size
+ * and the shape): the members from m[start] on, as many as fit, counting
+ * each member as a possible output. A single member always fits (at most
+ * three inputs). Runs of consecutive members in topological order never
+ * form a cycle between them. */
+static int run_end(fuser *f, gnode **m, int start, int count, size_t max_bytes)
 {
-    sprog_free(&s->prog);
-    free(s->ins);
-    free(s->outs);
-    free(s->instr_var);
-    memset(s, 0, sizeof *s);
+    int nd = m[start]->out[0]->type.ndim;
+    size_t per_input = 16 + 8 * (size_t)nd, bytes = 8 + 8 * (size_t)nd;
+    unsigned stamp = ++f->gen;
+    for (int i = start; i < count; i++) {
+        size_t more = 8;
+        for (int k = 0; k < m[i]->n_in; k++)
+            if (f->var_seen[m[i]->in[k]->id] != stamp)
+                more += per_input;
+        if (i > start && bytes + more > max_bytes)
+            return i;
+        bytes += more;
+        for (int k = 0; k < m[i]->n_in; k++)
+            f->var_seen[m[i]->in[k]->id] = stamp;
+        f->var_seen[m[i]->out[0]->id] = stamp;
+    }
+    return count;
 }
 
-void fsteps_free(fstep *steps, size_t n)
+static damo_status build_all(fuser *f, size_t max_bytes)
 {
-    for (size_t i = 0; steps && i < n; i++)
-        fstep_clear(&steps[i]);
-    free(steps);
+    size_t *head = malloc(f->n_ids * sizeof *head), *count = calloc(f->n_ids, sizeof *count);
+    gnode **members = malloc((f->n_live ? f->n_live : 1) * sizeof *members);
+    damo_status st = DAMO_OK;
+    if (!head || !count || !members) {
+        st = err_set(f->e, DAMO_ERR_NOMEM, "out of memory fusing the graph");
+        goto done;
+    }
+    for (size_t i = 0; i < f->n_ids; i++)
+        if (f->parent[i] != (size_t)-1)
+            f->parent[i] = find(f, i);
+    /* members of each cluster in topological order: counting sort by root */
+    for (size_t i = 0; i < f->n_live; i++)
+        if (fusible(f, f->live[i]))
+            count[f->parent[f->live[i]->id]]++;
+    size_t at = 0;
+    for (size_t r = 0; r < f->n_ids; r++) {
+        head[r] = at;
+        at += count[r];
+        count[r] = head[r];
+    }
+    for (size_t i = 0; i < f->n_live; i++)
+        if (fusible(f, f->live[i]))
+            members[count[f->parent[f->live[i]->id]]++] = f->live[i];
+    /* each run of a cluster becomes a cluster of its own, named by its
+     * first member, before any is built: membership is by parent */
+    for (size_t r = 0; r < f->n_ids; r++) {
+        gnode **m = members + head[r];
+        int n = (int)(count[r] - head[r]);
+        for (int s = 0, e; s < n; s = e) {
+            e = run_end(f, m, s, n, max_bytes);
+            for (int i = s; i < e; i++)
+                f->parent[m[i]->id] = m[s]->id;
+        }
+    }
+    for (size_t r = 0; r < f->n_ids && st == DAMO_OK; r++) {
+        gnode **m = members + head[r];
+        int n = (int)(count[r] - head[r]);
+        for (int s = 0, e; s < n && st == DAMO_OK; s = e) {
+            for (e = s + 1; e < n && f->parent[m[e]->id] == m[s]->id; e++)
+                ;
+            st = build(f, m + s, e - s);
+        }
+    }
+done:
+    free(head);
+    free(count);
+    free(members);
+    return st;
+}
+
+damo_status fuse(fgraph *fg, int no_fusion, size_t max_param_bytes, damo_err *e)
+{
+    fuser f = {.fg = fg, .no_fusion = no_fusion, .e = e};
+    damo_status st = fg_live_nodes(fg, fg->outputs, fg->n_outputs + fg->n_updates, &f.live, &f.n_live, e);
+    if (st != DAMO_OK)
+        return st;
+    f.n_ids = fg->g->n_nodes ? fg->g->n_nodes : 1;
+    f.pos = malloc(f.n_ids * sizeof *f.pos);
+    f.parent = malloc(f.n_ids * sizeof *f.parent);
+    f.size = malloc(f.n_ids * sizeof *f.size);
+    f.first = malloc(f.n_ids * sizeof *f.first);
+    f.last = malloc(f.n_ids * sizeof *f.last);
+    f.next = malloc(f.n_ids * sizeof *f.next);
+    f.seen = calloc(f.n_ids, sizeof *f.seen);
+    f.var_seen = calloc(fg->g->n + 1, sizeof *f.var_seen);
+    f.stack = malloc(f.n_ids * sizeof *f.stack);
+    if (!f.pos || !f.parent || !f.size || !f.first || !f.last || !f.next || !f.seen || !f.var_seen || !f.stack) {
+        st = err_set(e, DAMO_ERR_NOMEM, "out of memory fusing the graph");
+        goto done;
+    }
+    for (size_t i = 0; i < f.n_ids; i++) {
+        f.pos[i] = -1;
+        f.parent[i] = (size_t)-1;
+    }
+    for (size_t i = 0; i < f.n_live; i++) {
+        size_t id = f.live[i]->id;
+        f.pos[id] = (long)i;
+        f.parent[id] = f.next[id] = id;
+        f.size[id] = 1;
+        f.first[id] = f.last[id] = i;
+    }
+    cluster(&f);
+    st = build_all(&f, max_param_bytes);
+done:
+    free(f.live);
+    free(f.pos);
+    free(f.parent);
+    free(f.size);
+    free(f.first);
+    free(f.last);
+    free(f.next);
+    free(f.seen);
+    free(f.var_seen);
+    free(f.stack);
+    return st;
 }

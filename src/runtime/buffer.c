@@ -136,6 +136,7 @@ rt_buf *rt_buf_alloc(rt_ctx *rt, size_t bytes, damo_err *e)
         }
         cl_int rc;
         b->mem = create_mem(rt, cap, &rc);
+        rt->buffers_created += rc == CL_SUCCESS;
         if (rc != CL_SUCCESS) {
             free(b);
             err_set(e, DAMO_ERR_DEVICE, "allocating a device buffer of %zu bytes on '%s': %s",
@@ -181,7 +182,7 @@ cl_mem rt_buf_mem(const rt_buf *b) { return b->mem; }
 size_t rt_buf_size(const rt_buf *b) { return b->size; }
 int rt_buf_refcount(const rt_buf *b) { return b->refcount; }
 
-static damo_status check_range(const rt_buf *b, size_t offset, size_t size, const char *what,
+damo_status rt_buf_check_range(const rt_buf *b, size_t offset, size_t size, const char *what,
                                damo_err *e)
 {
     if (offset > b->size || size > b->size - offset)
@@ -194,27 +195,13 @@ static damo_status check_range(const rt_buf *b, size_t offset, size_t size, cons
 /* Zero-byte transfers succeed without touching the queue: OpenCL rejects
  * them (CL_INVALID_VALUE) but empty arrays are ordinary. */
 
-damo_status rt_buf_write(rt_ctx *rt, rt_buf *b, size_t offset, size_t size, const void *src,
-                         int blocking, damo_err *e)
-{
-    if (check_range(b, offset, size, "write", e) != DAMO_OK)
-        return DAMO_ERR_INVALID;
-    if (size == 0)
-        return DAMO_OK;
-    cl_int rc = clEnqueueWriteBuffer(rt->queue, b->mem, blocking ? CL_TRUE : CL_FALSE, offset,
-                                     size, src, 0, NULL, NULL);
-    if (rc != CL_SUCCESS)
-        return err_set(e, DAMO_ERR_DEVICE, "writing %zu bytes to a device buffer on '%s': %s",
-                       size, rt->dev.name, rt_cl_error_name(rc));
-    return DAMO_OK;
-}
-
 damo_status rt_buf_read(rt_ctx *rt, rt_buf *b, size_t offset, size_t size, void *dst, damo_err *e)
 {
-    if (check_range(b, offset, size, "read", e) != DAMO_OK)
+    if (rt_buf_check_range(b, offset, size, "read", e) != DAMO_OK)
         return DAMO_ERR_INVALID;
     if (size == 0)
         return DAMO_OK;
+    rt->host_waits++;
     cl_int rc = clEnqueueReadBuffer(rt->queue, b->mem, CL_TRUE, offset, size, dst, 0, NULL, NULL);
     if (rc != CL_SUCCESS)
         return err_set(e, DAMO_ERR_DEVICE, "reading %zu bytes from a device buffer on '%s': %s",
@@ -225,8 +212,8 @@ damo_status rt_buf_read(rt_ctx *rt, rt_buf *b, size_t offset, size_t size, void 
 damo_status rt_buf_copy(rt_ctx *rt, rt_buf *src, size_t src_off, rt_buf *dst, size_t dst_off,
                         size_t size, damo_err *e)
 {
-    if (check_range(src, src_off, size, "copy source", e) != DAMO_OK ||
-        check_range(dst, dst_off, size, "copy destination", e) != DAMO_OK)
+    if (rt_buf_check_range(src, src_off, size, "copy source", e) != DAMO_OK ||
+        rt_buf_check_range(dst, dst_off, size, "copy destination", e) != DAMO_OK)
         return DAMO_ERR_INVALID;
     if (size == 0)
         return DAMO_OK;

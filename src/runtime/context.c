@@ -1,11 +1,13 @@
 /* One OpenCL context and in-order queue per damo context. The queue has no
  * profiling: event timestamps cost time on every enqueue, and damo's hot
- * path enqueues many small kernels. */
+ * path enqueues many small kernels. Creation and release hold the
+ * discovery lock (see runtime.h). */
+#include <stdlib.h>
 #include <string.h>
 
 #include "runtime.h"
 
-damo_status rt_ctx_init(rt_ctx *rt, const rt_device *dev, damo_err *e)
+static damo_status init_locked(rt_ctx *rt, const rt_device *dev, damo_err *e)
 {
     /* a copy first, so that dev may point into rt (re-initialising a ctx) */
     rt_device d = *dev;
@@ -22,32 +24,66 @@ damo_status rt_ctx_init(rt_ctx *rt, const rt_device *dev, damo_err *e)
     rt->queue = clCreateCommandQueue(rt->context, d.device, 0, &rc);
     if (rc != CL_SUCCESS) {
         rt->queue = NULL;
-        rt_ctx_release(rt);
+        clReleaseContext(rt->context);
+        rt->context = NULL;
         return err_set(e, DAMO_ERR_DEVICE, "creating a command queue on '%s': %s", d.name,
                        rt_cl_error_name(rc));
     }
     return DAMO_OK;
 }
 
+damo_status rt_ctx_init(rt_ctx *rt, const rt_device *dev, damo_err *e)
+{
+    rt_lock();
+    damo_status st = init_locked(rt, dev, e);
+    rt_unlock();
+    return st;
+}
+
+damo_status rt_open(rt_ctx *rt, const char *selector, damo_err *e)
+{
+    rt_device *devs;
+    size_t n, pick;
+    damo_status st = rt_list_devices(&devs, &n, e);
+    if (st == DAMO_OK && (st = rt_select_device(devs, n, selector, &pick, NULL, 0, e)) == DAMO_OK)
+        st = rt_ctx_init(rt, &devs[pick], e);
+    free(devs);
+    return st;
+}
+
 void rt_ctx_release(rt_ctx *rt)
 {
-    /* queued kernels may still use pooled buffers and cached programs */
+    /* queued kernels may still use pooled buffers, cached programs and
+     * staging memory */
     if (rt->queue)
         clFinish(rt->queue);
+    rt_transfers_release(rt);
     rt_progs_release(rt);
     rt_pool_release(rt);
+    rt_lock();
     if (rt->queue)
         clReleaseCommandQueue(rt->queue);
     if (rt->context)
         clReleaseContext(rt->context);
+    rt_unlock();
     memset(rt, 0, sizeof *rt);
 }
 
 damo_status rt_finish(rt_ctx *rt, damo_err *e)
 {
+    rt->host_waits++;
     cl_int rc = clFinish(rt->queue);
     if (rc != CL_SUCCESS)
         return err_set(e, DAMO_ERR_DEVICE, "waiting for the queue on '%s' (clFinish): %s",
                        rt->dev.name, rt_cl_error_name(rc));
+    return DAMO_OK;
+}
+
+damo_status rt_flush(rt_ctx *rt, damo_err *e)
+{
+    cl_int rc = clFlush(rt->queue);
+    if (rc != CL_SUCCESS)
+        return err_set(e, DAMO_ERR_DEVICE, "submitting work on '%s' (clFlush): %s", rt->dev.name,
+                       rt_cl_error_name(rc));
     return DAMO_OK;
 }

@@ -1,5 +1,6 @@
 /* Device discovery, probing and selection. */
 #include <ctype.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,8 +113,10 @@ static void probe(rt_device *d)
     clGetDeviceInfo(id, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof d->max_alloc, &d->max_alloc, NULL);
     clGetDeviceInfo(id, CL_DEVICE_MAX_PARAMETER_SIZE, sizeof d->max_param_size,
                     &d->max_param_size, NULL);
-    cl_device_fp_config fp = 0;
+    cl_device_fp_config fp = 0, sp = 0;
     clGetDeviceInfo(id, CL_DEVICE_DOUBLE_FP_CONFIG, sizeof fp, &fp, NULL);
+    clGetDeviceInfo(id, CL_DEVICE_SINGLE_FP_CONFIG, sizeof sp, &sp, NULL);
+    d->cr_div_sqrt = (sp & CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT) != 0;
     d->is_gpu = (d->type & CL_DEVICE_TYPE_GPU) != 0;
     d->fp64 = !fake_no_fp64() && (fp != 0 || has_extension(id, "cl_khr_fp64"));
     /* launches divide by it; a device that does not answer still runs 1 */
@@ -150,7 +153,12 @@ static int add_platform(cl_platform_id plat, int p, rt_device **devs, size_t *co
     return 1;
 }
 
-damo_status rt_list_devices(rt_device **out, size_t *n, damo_err *e)
+static pthread_mutex_t discovery = PTHREAD_MUTEX_INITIALIZER;
+
+void rt_lock(void) { pthread_mutex_lock(&discovery); }
+void rt_unlock(void) { pthread_mutex_unlock(&discovery); }
+
+static damo_status list_devices(rt_device **out, size_t *n, damo_err *e)
 {
     *out = NULL;
     *n = 0;
@@ -181,6 +189,14 @@ damo_status rt_list_devices(rt_device **out, size_t *n, damo_err *e)
     *out = devs;
     *n = count;
     return DAMO_OK;
+}
+
+damo_status rt_list_devices(rt_device **out, size_t *n, damo_err *e)
+{
+    rt_lock();
+    damo_status st = list_devices(out, n, e);
+    rt_unlock();
+    return st;
 }
 
 static int contains_nocase(const char *hay, const char *needle)

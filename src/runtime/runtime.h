@@ -4,8 +4,14 @@
  * in-memory and on-disk binary cache. Knows nothing about graphs.
  *
  * Queue discipline: work is enqueued without host waits; the host blocks
- * only in rt_finish and in blocking reads (see DESIGN.md: a host sync costs
- * ~60 us on PoCL while a queued kernel costs ~1.5 us).
+ * only in rt_finish, blocking reads and rt_event_wait, and each of those
+ * counts in rt_ctx.host_waits (a host sync costs ~60 us on PoCL while a
+ * queued kernel costs ~1.5 us).
+ *
+ * Threads: every entry point that touches device discovery or context
+ * creation and release holds one process-wide lock (PoCL's device queries
+ * crash when two threads run them at once); everything else on an rt_ctx
+ * must be used by one thread at a time.
  */
 #ifndef DAMO_RUNTIME_H
 #define DAMO_RUNTIME_H
@@ -31,6 +37,8 @@ typedef struct rt_device {
     size_t max_work_group;
     cl_ulong global_mem, local_mem, max_alloc;
     size_t max_param_size;    /* CL_DEVICE_MAX_PARAMETER_SIZE */
+    int cr_div_sqrt;          /* float32 division and sqrt can be correctly
+                               * rounded (-cl-fp32-correctly-rounded-divide-sqrt) */
 } rt_device;
 
 /* Lists every device of every platform (platform order, then device order).
@@ -39,6 +47,9 @@ typedef struct rt_device {
  * Setting DAMO_FAKE_NO_FP64=1 in the environment reports every device as
  * lacking fp64 (to test that path on machines whose devices all have it). */
 damo_status rt_list_devices(rt_device **out, size_t *n, damo_err *e);
+/* The process-wide discovery lock (recursive use is not allowed). */
+void rt_lock(void);
+void rt_unlock(void);
 
 /* Picks a device by selector (NULL or "": DAMO_DEVICE from the environment,
  * then the default rule: first GPU with fp64, else any GPU, else first CPU,
@@ -53,6 +64,7 @@ damo_status rt_select_device(const rt_device *devs, size_t n, const char *select
 typedef struct rt_buf rt_buf;
 typedef struct rt_prog_cache rt_prog_cache;
 typedef struct rt_pool rt_pool;
+typedef struct rt_transfers rt_transfers;
 
 typedef struct rt_ctx {
     rt_device dev;
@@ -60,18 +72,46 @@ typedef struct rt_ctx {
     cl_command_queue queue;
     rt_prog_cache *progs;
     rt_pool *pool;
+    rt_transfers *xfer;       /* staging memory and deferred frees */
     uint64_t memory_hits, disk_hits, builds;
+    uint64_t host_waits;      /* blocking waits for the device */
+    uint64_t buffers_created; /* cl_mem allocations (not pool reuses) */
 } rt_ctx;
 
 /* Creates the OpenCL context and an in-order queue on dev. */
 damo_status rt_ctx_init(rt_ctx *rt, const rt_device *dev, damo_err *e);
-/* Finishes the queue and releases everything (programs, pooled buffers). */
+/* Lists the devices, picks one by selector (rt_select_device) and creates
+ * its context (rt_ctx_init). */
+damo_status rt_open(rt_ctx *rt, const char *selector, damo_err *e);
+/* Finishes the queue and releases everything (programs, pooled buffers,
+ * staging memory, deferred frees). */
 void rt_ctx_release(rt_ctx *rt);
-/* Frees the context's cached programs / pooled buffers (rt_ctx_release). */
+/* Frees the context's cached programs / pooled buffers / transfer state
+ * (rt_ctx_release). */
 void rt_progs_release(rt_ctx *rt);
 void rt_pool_release(rt_ctx *rt);
-/* clFinish. */
+void rt_transfers_release(rt_ctx *rt);
+/* clFinish (a counted host wait). */
 damo_status rt_finish(rt_ctx *rt, damo_err *e);
+/* Submits queued work to the device without waiting (clFlush), so that it
+ * runs while the host goes on. */
+damo_status rt_flush(rt_ctx *rt, damo_err *e);
+
+/* Copies size bytes of src into b at offset without a host wait. A small
+ * transfer goes through staging memory the runtime owns, so src may be
+ * reused at once and *pending is set to NULL; a larger one reads src
+ * directly and *pending receives its event: src must stay unchanged until
+ * it completes (rt_event_wait, or rt_defer_free to free it). */
+damo_status rt_upload(rt_ctx *rt, rt_buf *b, size_t offset, size_t size, const void *src,
+                      cl_event *pending, damo_err *e);
+/* 1 when ev has completed (or failed); never blocks. */
+int rt_event_done(cl_event ev);
+/* Waits for ev (a counted host wait, unless it had already completed) and
+ * releases it. */
+damo_status rt_event_wait(rt_ctx *rt, cl_event ev, damo_err *e);
+/* Frees host memory `mem` once ev has completed, without waiting now; ev
+ * is released then. Out of memory, it waits instead. */
+void rt_defer_free(rt_ctx *rt, void *mem, cl_event ev);
 
 /* Device buffers, reference counted. The last release returns the cl_mem to
  * the context's pool for reuse by a later rt_buf_alloc of a close size, so a
@@ -82,12 +122,14 @@ void rt_buf_release(rt_buf *b);
 cl_mem rt_buf_mem(const rt_buf *b);
 size_t rt_buf_size(const rt_buf *b);
 int rt_buf_refcount(const rt_buf *b);
-/* Host <-> device copies (offset and size in bytes). A non-blocking write
- * requires `src` to stay unchanged until the queue reaches it. */
-damo_status rt_buf_write(rt_ctx *rt, rt_buf *b, size_t offset, size_t size,
-                         const void *src, int blocking, damo_err *e);
+/* DAMO_ERR_INVALID unless [offset, offset + size) lies inside b; `what`
+ * names the transfer in the message. */
+damo_status rt_buf_check_range(const rt_buf *b, size_t offset, size_t size, const char *what,
+                               damo_err *e);
+/* Device -> host copy (offset and size in bytes); blocking, so a counted
+ * host wait. */
 damo_status rt_buf_read(rt_ctx *rt, rt_buf *b, size_t offset, size_t size,
-                        void *dst, damo_err *e); /* always blocking */
+                        void *dst, damo_err *e);
 damo_status rt_buf_copy(rt_ctx *rt, rt_buf *src, size_t src_off, rt_buf *dst,
                         size_t dst_off, size_t size, damo_err *e);
 
@@ -103,7 +145,8 @@ damo_status rt_program_get(rt_ctx *rt, const char *source, const char *options,
 damo_status rt_kernel_create(rt_ctx *rt, cl_program prog, const char *name,
                              cl_kernel *out, damo_err *e);
 /* Enqueues a 1-D launch of `global` work-items (rounded up to a multiple of
- * `local` when local > 0; local 0 lets the runtime choose). No wait. */
+ * `local` when local > 0; local 0 lets the runtime choose). No wait.
+ * Arguments are set by the caller (clSetKernelArg). */
 damo_status rt_launch(rt_ctx *rt, cl_kernel k, size_t global, size_t local, damo_err *e);
 
 /* Name of an OpenCL error code ("CL_OUT_OF_RESOURCES"). */

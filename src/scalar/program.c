@@ -8,8 +8,6 @@ void sprog_init(sprog *p) { memset(p, 0, sizeof *p); }
 void sprog_free(sprog *p)
 {
     free(p->in_dtype);
-    free(p->const_dtype);
-    free(p->const_val);
     free(p->instr);
     free(p->out);
     sprog_init(p);
@@ -39,21 +37,7 @@ int sprog_add_input(sprog *p, damo_dtype dtype)
     return p->n_in++;
 }
 
-int sprog_add_const(sprog *p, damo_dtype dtype, hval value)
-{
-    int cap = p->cap_const;
-    if (!grow((void **)&p->const_dtype, &cap, p->n_const + 1, sizeof *p->const_dtype))
-        return -1;
-    cap = p->cap_const;
-    if (!grow((void **)&p->const_val, &cap, p->n_const + 1, sizeof *p->const_val))
-        return -1;
-    p->cap_const = cap;
-    p->const_dtype[p->n_const] = dtype;
-    p->const_val[p->n_const] = value;
-    return p->n_const++;
-}
-
-int sprog_add_instr(sprog *p, scalar_op op, damo_dtype compute, damo_dtype out, int n_args,
+int sprog_add_instr(sprog *p, scalar_op op, const op_types *types, int n_args,
                     const sp_ref *args)
 {
     if (!grow((void **)&p->instr, &p->cap_instr, p->n_instr + 1, sizeof *p->instr))
@@ -61,10 +45,10 @@ int sprog_add_instr(sprog *p, scalar_op op, damo_dtype compute, damo_dtype out, 
     sp_instr *ins = &p->instr[p->n_instr];
     memset(ins, 0, sizeof *ins);
     ins->op = op;
-    ins->compute = compute;
-    ins->out = out;
+    ins->types = *types;
     ins->n_args = n_args;
-    memcpy(ins->args, args, (size_t)n_args * sizeof *args);
+    if (n_args)
+        memcpy(ins->args, args, (size_t)n_args * sizeof *args);
     return p->n_instr++;
 }
 
@@ -78,37 +62,77 @@ int sprog_add_output(sprog *p, int instr)
 
 damo_dtype sprog_ref_dtype(const sprog *p, sp_ref r)
 {
-    switch (r.kind) {
-    case REF_INPUT: return p->in_dtype[r.index];
-    case REF_CONST: return p->const_dtype[r.index];
-    default: return p->instr[r.index].out;
-    }
+    return r.kind == REF_INPUT ? p->in_dtype[r.index] : p->instr[r.index].types.out;
 }
+
+damo_dtype sprog_out_dtype(const sprog *p, int o) { return p->instr[p->out[o]].types.out; }
 
 int sprog_uses_fp64(const sprog *p)
 {
     for (int i = 0; i < p->n_in; i++)
         if (p->in_dtype[i] == DAMO_FLOAT64)
             return 1;
-    for (int i = 0; i < p->n_const; i++)
-        if (p->const_dtype[i] == DAMO_FLOAT64)
-            return 1;
     for (int i = 0; i < p->n_instr; i++) {
-        const sp_instr *ins = &p->instr[i];
-        if (ins->compute == DAMO_FLOAT64 || ins->out == DAMO_FLOAT64)
-            return 1;
-        /* integer pow goes through double (see ops.def) */
-        if (ins->op == OP_POW && dtype_kind_of(ins->compute) != KIND_FLOAT)
+        const op_types *t = &p->instr[i].types;
+        if (t->compute == DAMO_FLOAT64 || t->out == DAMO_FLOAT64)
             return 1;
     }
     return 0;
 }
 
-hval sprog_arg_convert(const sp_instr *ins, int arg, damo_dtype from, hval v)
+int sprog_exact(const sprog *p, int cr_div_sqrt)
 {
-    if (ins->op == OP_SWITCH && arg == 0)
-        return hval_convert(DAMO_BOOL, ins->compute, hval_convert(from, DAMO_BOOL, v));
-    return hval_convert(from, ins->compute, v);
+    for (int i = 0; i < p->n_instr; i++)
+        if (!op_exact(p->instr[i].op, p->instr[i].types.compute, cr_div_sqrt))
+            return 0;
+    return 1;
+}
+
+damo_status sprog_subset(const sprog *p, const unsigned char *keep, sprog *dst, int *in_map)
+{
+    sprog_init(dst);
+    size_t n = (size_t)(p->n_instr + p->n_in + 1);
+    int *map = malloc(n * sizeof *map), *in_new = map ? map + p->n_instr : NULL;
+    unsigned char *need = calloc(n, 1);
+    damo_status st = map && need ? DAMO_OK : DAMO_ERR_NOMEM;
+    for (int o = 0; o < p->n_out && st == DAMO_OK; o++)
+        if (keep[o])
+            need[p->out[o]] = 1;
+    /* instructions only read earlier ones, so one backward sweep marks
+     * every instruction and input the kept outputs need */
+    for (int i = p->n_instr - 1; i >= 0 && st == DAMO_OK; i--)
+        for (int k = 0; need[i] && k < p->instr[i].n_args; k++) {
+            sp_ref r = p->instr[i].args[k];
+            need[r.kind == REF_INSTR ? r.index : p->n_instr + r.index] = 1;
+        }
+    for (int i = 0; i < p->n_in && st == DAMO_OK; i++) {
+        if (!need[p->n_instr + i])
+            continue;
+        if ((in_new[i] = sprog_add_input(dst, p->in_dtype[i])) < 0)
+            st = DAMO_ERR_NOMEM;
+        else
+            in_map[in_new[i]] = i;
+    }
+    for (int i = 0; i < p->n_instr && st == DAMO_OK; i++) {
+        if (!need[i])
+            continue;
+        sp_ref args[3];
+        const sp_instr *ins = &p->instr[i];
+        for (int k = 0; k < ins->n_args; k++) {
+            args[k] = ins->args[k];
+            args[k].index = args[k].kind == REF_INSTR ? map[args[k].index] : in_new[args[k].index];
+        }
+        if ((map[i] = sprog_add_instr(dst, ins->op, &ins->types, ins->n_args, args)) < 0)
+            st = DAMO_ERR_NOMEM;
+    }
+    for (int o = 0; o < p->n_out && st == DAMO_OK; o++)
+        if (keep[o] && sprog_add_output(dst, map[p->out[o]]) < 0)
+            st = DAMO_ERR_NOMEM;
+    free(map);
+    free(need);
+    if (st != DAMO_OK)
+        sprog_free(dst);
+    return st;
 }
 
 damo_status sprog_eval(const sprog *p, int ndim, const int64_t *shape, const sp_view *in,
@@ -134,21 +158,19 @@ damo_status sprog_eval(const sprog *p, int ndim, const int64_t *shape, const sp_
                     for (int d = 0; d < ndim; d++)
                         off += idx[d] * in[r.index].strides[d];
                     v = hval_load(p->in_dtype[r.index], in[r.index].data, off);
-                } else if (r.kind == REF_CONST) {
-                    v = p->const_val[r.index];
                 } else {
                     v = vals[r.index];
                 }
-                a[k] = sprog_arg_convert(ins, k, sprog_ref_dtype(p, r), v);
+                a[k] = op_arg_convert(&ins->types, k, sprog_ref_dtype(p, r), v);
             }
-            vals[i] = hval_convert(ins->compute, ins->out,
-                                   op_eval(ins->op, ins->compute, a[0], a[1], a[2]));
+            vals[i] = hval_convert(ins->types.compute, ins->types.out,
+                                   op_eval(ins->op, ins->types.compute, a[0], a[1], a[2]));
         }
         for (int o = 0; o < p->n_out; o++) {
             int64_t off = out[o].offset;
             for (int d = 0; d < ndim; d++)
                 off += idx[d] * out[o].strides[d];
-            hval_store(p->instr[p->out[o]].out, out[o].data, off, vals[p->out[o]]);
+            hval_store(sprog_out_dtype(p, o), out[o].data, off, vals[p->out[o]]);
         }
         for (int d = ndim - 1; d >= 0; d--) {
             if (++idx[d] < shape[d])

@@ -1,15 +1,15 @@
 /*
  * A fused elementwise program: a straight-line sequence of scalar ops over
- * inputs and inline constants, with one or more outputs. Codegen turns it
- * into one OpenCL kernel; sprog_eval runs it on the host (constant folding,
- * small work). Every value is computed per element of one iteration space.
+ * inputs, with one or more outputs. Codegen turns it into one OpenCL
+ * kernel; sprog_eval runs it on the host (constant folding, small work).
+ * Every value is computed per element of one iteration space.
  */
 #ifndef DAMO_SCALAR_PROGRAM_H
 #define DAMO_SCALAR_PROGRAM_H
 
 #include "scalar.h"
 
-typedef enum sp_ref_kind { REF_INPUT, REF_CONST, REF_INSTR } sp_ref_kind;
+typedef enum sp_ref_kind { REF_INPUT, REF_INSTR } sp_ref_kind;
 
 typedef struct sp_ref {
     sp_ref_kind kind;
@@ -18,17 +18,15 @@ typedef struct sp_ref {
 
 typedef struct sp_instr {
     scalar_op op;
-    damo_dtype compute, out;
+    op_types types;       /* compute and output dtype, argument conversions */
     int n_args;
     sp_ref args[3];
 } sp_instr;
 
 typedef struct sprog {
-    int n_in, n_const, n_instr, n_out;
-    int cap_in, cap_const, cap_instr, cap_out;
+    int n_in, n_instr, n_out;
+    int cap_in, cap_instr, cap_out;
     damo_dtype *in_dtype;
-    damo_dtype *const_dtype;
-    hval *const_val;
     sp_instr *instr;
     int *out;             /* instruction index of each output */
 } sprog;
@@ -37,13 +35,20 @@ void sprog_init(sprog *p);
 void sprog_free(sprog *p);
 /* Each adder returns the new item's index, or -1 when out of memory. */
 int sprog_add_input(sprog *p, damo_dtype dtype);
-int sprog_add_const(sprog *p, damo_dtype dtype, hval value);
-int sprog_add_instr(sprog *p, scalar_op op, damo_dtype compute, damo_dtype out, int n_args,
+int sprog_add_instr(sprog *p, scalar_op op, const op_types *types, int n_args,
                     const sp_ref *args);
 int sprog_add_output(sprog *p, int instr);
 damo_dtype sprog_ref_dtype(const sprog *p, sp_ref r);
+damo_dtype sprog_out_dtype(const sprog *p, int o);
 /* 1 when the program computes in float64 anywhere (needs cl_khr_fp64). */
 int sprog_uses_fp64(const sprog *p);
+/* 1 when every instruction gives the same bits on the device as on the
+ * host (op_exact). */
+int sprog_exact(const sprog *p, int cr_div_sqrt);
+/* dst = the part of p that computes the outputs o with keep[o] set, in
+ * order, over only the inputs it reads: dst's input i is p's input
+ * in_map[i] (in_map: room for p->n_in entries). DAMO_ERR_NOMEM only. */
+damo_status sprog_subset(const sprog *p, const unsigned char *keep, sprog *dst, int *in_map);
 
 /* Where one operand of sprog_eval lives: element (i0..ik) is at
  * data[offset + sum(i_d * strides[d])] (strides in elements, 0 to
@@ -58,9 +63,5 @@ typedef struct sp_view {
  * DAMO_ERR_NOMEM only. */
 damo_status sprog_eval(const sprog *p, int ndim, const int64_t *shape, const sp_view *in,
                        const sp_view *out);
-
-/* Converts an operand value of dtype `from` to what instruction `ins`
- * computes in (a switch's condition goes through bool first). */
-hval sprog_arg_convert(const sp_instr *ins, int arg, damo_dtype from, hval v);
 
 #endif

@@ -5,14 +5,20 @@
 #include <string.h>
 #include <tgmath.h>
 
-/* An NA expression is never evaluated (the rule never selects that kind),
+#define DAMO_FN static inline
+#define DAMO_I64 int64_t
+#define DAMO_U64 uint64_t
+#include "intmath.h"
+
+/* An NA expression is never evaluated (op_infer never selects that kind),
  * but the host instantiation must still compile. */
 #define NA ((T)0)
 
-#define HOST_FN(ID, cls, TYPE, MEMBER, EXPR)                                 \
+#define HOST_FN(ID, cls, TYPE, UTYPE, MEMBER, EXPR)                          \
     static hval host_##ID##_##cls(hval A, hval B, hval C)                   \
     {                                                                        \
         typedef TYPE T;                                                      \
+        typedef UTYPE U;                                                     \
         T a = A.MEMBER, b = B.MEMBER, c = C.MEMBER;                          \
         (void)a; (void)b; (void)c;                                           \
         hval r;                                                              \
@@ -22,19 +28,20 @@
 
 #if defined(__GNUC__)
 /* Unsigned and bool instantiations of signed-looking expressions compare
- * against zero; harmless here, so keep -Wextra quiet for the generated
- * functions only. */
+ * against zero, and most expressions never use U; harmless here, so keep
+ * -Wextra quiet for the generated functions only. */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wtype-limits"
 #pragma GCC diagnostic ignored "-Wsign-compare"
 #pragma GCC diagnostic ignored "-Wbool-operation"
+#pragma GCC diagnostic ignored "-Wunused-local-typedefs"
 #endif
-#define DAMO_OP(ID, name, arity, rule, F, I, U, B)                           \
-    HOST_FN(ID, f32, float, f32, F)                                          \
-    HOST_FN(ID, f64, double, f64, F)                                         \
-    HOST_FN(ID, int, int64_t, i, I)                                          \
-    HOST_FN(ID, uint, uint64_t, u, U)                                        \
-    HOST_FN(ID, bool, uint64_t, u, B)
+#define DAMO_OP(ID, name, arity, rule, flags, F, I, UN, B)                   \
+    HOST_FN(ID, f32, float, float, f32, F)                                   \
+    HOST_FN(ID, f64, double, double, f64, F)                                 \
+    HOST_FN(ID, int, int64_t, uint64_t, i, I)                                \
+    HOST_FN(ID, uint, uint64_t, uint64_t, u, UN)                             \
+    HOST_FN(ID, bool, uint64_t, uint64_t, u, B)
 #include "ops.def"
 #undef DAMO_OP
 #if defined(__GNUC__)
@@ -43,32 +50,36 @@
 
 /* Stringized directly (#F), so the text is the token sequence as written,
  * before <tgmath.h> or NA expand; "NA" is filtered by op_cl_text. */
-static const op_def table[OP_COUNT] = {
-#define DAMO_OP(ID, nm, ar, ru, F, I, U, B)                                  \
-    [OP_##ID] = {.name = #nm, .arity = ar, .rule = ru,                       \
-                 .cl = {#F, #I, #U, #B},                                     \
-                 .host = {host_##ID##_f32, host_##ID##_f64, host_##ID##_int, \
-                          host_##ID##_uint, host_##ID##_bool}},
+static const op_def table[SOP_COUNT] = {
+#define DAMO_OP(ID, nm, ar, ru, fl, F, I, UN, B)                             \
+    [SOP_##ID] = {.name = #nm, .arity = ar, .rule = ru, .flags = fl,         \
+                  .cl = {#F, #I, #UN, #B},                                   \
+                  .host = {host_##ID##_f32, host_##ID##_f64, host_##ID##_int, \
+                           host_##ID##_uint, host_##ID##_bool}},
 #include "ops.def"
 #undef DAMO_OP
 };
 
-const op_def *op_get(scalar_op op) { return (unsigned)op < OP_COUNT ? &table[op] : NULL; }
+const op_def *op_get(scalar_op op) { return (unsigned)op < SOP_COUNT ? &table[op] : NULL; }
+
+static int kind_slot(damo_dtype t)
+{
+    static const int slot[] = {[KIND_FLOAT] = 0, [KIND_INT] = 1, [KIND_UINT] = 2, [KIND_BOOL] = 3};
+    return slot[dtype_kind_of(t)];
+}
 
 const char *op_cl_text(scalar_op op, damo_dtype compute)
 {
-    static const int kind_slot[] = {[KIND_FLOAT] = 0, [KIND_INT] = 1, [KIND_UINT] = 2,
-                                    [KIND_BOOL] = 3};
-    const char *s = table[op].cl[kind_slot[dtype_kind_of(compute)]];
+    const char *s = table[op].cl[kind_slot(compute)];
     return strcmp(s, "NA") ? s : NULL;
 }
 
-scalar_op op_by_name(const char *name)
+int op_exact(scalar_op op, damo_dtype compute, int cr_div_sqrt)
 {
-    for (int i = 0; i < OP_COUNT; i++)
-        if (!strcmp(table[i].name, name))
-            return (scalar_op)i;
-    return OP_COUNT;
+    if (dtype_kind_of(compute) != KIND_FLOAT)
+        return 1;
+    unsigned f = table[op].flags;
+    return (f & EXACT) || ((f & EXACT_CR) && (cr_div_sqrt || compute == DAMO_FLOAT64));
 }
 
 /* NumPy promotion of several operands under NEP 50: strong dtypes promote
@@ -95,6 +106,21 @@ static void promote(const op_operand *args, int n, damo_dtype *dt, weak_kind *we
     *weak = WEAK_NONE;
 }
 
+static void set_types(op_types *out, damo_dtype compute, damo_dtype res, weak_kind w)
+{
+    *out = (op_types){compute, res, w, {compute, compute, compute}};
+}
+
+static damo_status type_error(const op_def *d, const op_operand *args, const char *why,
+                              damo_err *e)
+{
+    if (d->arity == 1)
+        return err_set(e, DAMO_ERR_TYPE, "%s: not defined for %s (%s)", d->name,
+                       damo_dtype_name(args[0].dtype), why);
+    return err_set(e, DAMO_ERR_TYPE, "%s: not defined for %s and %s (%s)", d->name,
+                   damo_dtype_name(args[0].dtype), damo_dtype_name(args[1].dtype), why);
+}
+
 damo_status op_infer(scalar_op op, const op_operand *args, damo_dtype cast_to,
                      op_types *out, damo_err *e)
 {
@@ -104,14 +130,14 @@ damo_status op_infer(scalar_op op, const op_operand *args, damo_dtype cast_to,
     switch (d->rule) {
     case RULE_SWITCH:
         promote(args + 1, 2, &t, &w);
-        w = args[0].weak && w ? w : WEAK_NONE;
-        *out = (op_types){t, t, w};
+        set_types(out, t, t, args[0].weak && w ? w : WEAK_NONE);
+        out->via[0] = DAMO_BOOL;
         return DAMO_OK;
     case RULE_CAST:
-        *out = (op_types){args[0].dtype, cast_to, WEAK_NONE};
+        set_types(out, args[0].dtype, cast_to, WEAK_NONE);
         return DAMO_OK;
     case RULE_PRED:
-        *out = (op_types){args[0].dtype, DAMO_BOOL, WEAK_NONE};
+        set_types(out, args[0].dtype, DAMO_BOOL, WEAK_NONE);
         return DAMO_OK;
     default:
         break;
@@ -119,29 +145,32 @@ damo_status op_infer(scalar_op op, const op_operand *args, damo_dtype cast_to,
     promote(args, d->arity, &t, &w);
     switch (d->rule) {
     case RULE_FLOAT:
-        t = dtype_to_float(t);
-        if (w)
-            w = WEAK_FLOAT;
-        *out = (op_types){t, t, w};
+    case RULE_DIV:
+        if (dtype_kind_of(t) != KIND_FLOAT)
+            t = d->rule == RULE_DIV ? DAMO_FLOAT64 : dtype_to_float(t);
+        set_types(out, t, t, w ? WEAK_FLOAT : WEAK_NONE);
         return DAMO_OK;
     case RULE_CMP:
-        *out = (op_types){t, DAMO_BOOL, WEAK_NONE};
+        set_types(out, t, DAMO_BOOL, WEAK_NONE);
         return DAMO_OK;
     case RULE_BITS:
-        if (dtype_kind_of(t) == KIND_FLOAT) {
-            if (d->arity == 1)
-                return err_set(e, DAMO_ERR_TYPE, "%s: not defined for %s (integers and bool only)",
-                               d->name, damo_dtype_name(args[0].dtype));
-            return err_set(e, DAMO_ERR_TYPE,
-                           "%s: not defined for %s and %s (integers and bool only)", d->name,
-                           damo_dtype_name(args[0].dtype), damo_dtype_name(args[1].dtype));
-        }
-        *out = (op_types){t, t, w};
-        return DAMO_OK;
+        if (dtype_kind_of(t) == KIND_FLOAT)
+            return type_error(d, args, "integers and bool only", e);
+        break;
     default:
-        *out = (op_types){t, t, w};
-        return DAMO_OK;
+        break;
     }
+    if (t == DAMO_BOOL && (d->flags & BOOL_INT8))
+        t = DAMO_INT8;
+    if (!op_cl_text(op, t))
+        return type_error(d, args, "as in NumPy; use not / xor for logic on bools", e);
+    set_types(out, t, t, w);
+    return DAMO_OK;
+}
+
+hval op_arg_convert(const op_types *t, int k, damo_dtype from, hval v)
+{
+    return hval_convert(t->via[k], t->compute, hval_convert(from, t->via[k], v));
 }
 
 static int host_class(damo_dtype t)
@@ -156,7 +185,5 @@ static int host_class(damo_dtype t)
 
 hval op_eval(scalar_op op, damo_dtype compute, hval a, hval b, hval c)
 {
-    hval r = op_get(op)->host[host_class(compute)](a, b, c);
-    /* The class type is wider than the dtype; wrap like the device does. */
-    return hval_convert(compute, compute, r);
+    return hval_wrap(compute, op_get(op)->host[host_class(compute)](a, b, c));
 }

@@ -11,15 +11,22 @@
 #include "../common/err.h"
 
 typedef enum scalar_op {
-#define DAMO_OP(ID, name, arity, rule, F, I, U, B) OP_##ID,
+#define DAMO_OP(ID, name, arity, rule, flags, F, I, U, B) SOP_##ID,
 #include "ops.def"
 #undef DAMO_OP
-    OP_COUNT
+    SOP_COUNT
 } scalar_op;
 
 typedef enum op_rule {
-    RULE_SAME, RULE_FLOAT, RULE_CMP, RULE_PRED, RULE_BITS, RULE_SWITCH, RULE_CAST
+    RULE_SAME, RULE_FLOAT, RULE_DIV, RULE_CMP, RULE_PRED, RULE_BITS, RULE_SWITCH, RULE_CAST
 } op_rule;
+
+/* Flags of an op line (see ops.def). */
+enum {
+    EXACT = 1u << 0,     /* float form identical on every device and the host */
+    EXACT_CR = 1u << 1,  /* ... where division and sqrt are correctly rounded */
+    BOOL_INT8 = 1u << 2  /* bools compute in int8 */
+};
 
 /* A host implementation: arguments held in the compute dtype's class (see
  * hval), result in the same class. */
@@ -29,19 +36,22 @@ typedef struct op_def {
     const char *name;
     int arity;
     op_rule rule;
+    unsigned flags;
     /* expression text per kind (float, int, uint, bool); read through
-     * op_cl_text, which maps the never-used "NA" to NULL */
+     * op_cl_text, which maps "NA" to NULL */
     const char *cl[4];
     /* host implementation per class: float32, float64, int, uint, bool */
     op_host_fn host[5];
 } op_def;
 
 const op_def *op_get(scalar_op op);
-/* OpenCL expression of op for compute dtype T, or NULL where the rule
- * never computes in T's kind. */
+/* OpenCL expression of op for compute dtype T, or NULL where op does not
+ * compute in T's kind. */
 const char *op_cl_text(scalar_op op, damo_dtype compute);
-/* Looks up an op by its name ("add"); OP_COUNT when unknown. */
-scalar_op op_by_name(const char *name);
+/* 1 when op computing in `compute` gives the same bits on the device as on
+ * the host; cr_div_sqrt says whether the device divides and takes square
+ * roots correctly rounded in float32. */
+int op_exact(scalar_op op, damo_dtype compute, int cr_div_sqrt);
 
 /* One operand's type as the rules see it: a dtype plus NEP 50 weakness. */
 typedef struct op_operand {
@@ -50,18 +60,26 @@ typedef struct op_operand {
 } op_operand;
 
 typedef struct op_types {
-    damo_dtype compute;   /* T: every argument is converted to it */
+    damo_dtype compute;   /* T: the expression's type */
     damo_dtype out;
     weak_kind weak;       /* the result is weak when every input is */
+    damo_dtype via[3];    /* each argument is converted to via[k], then to
+                           * T (a switch reads its condition as a bool) */
 } op_types;
 
 /* Applies op's rule to its operands (cast_to is used by RULE_CAST).
  * DAMO_ERR_TYPE with a message naming the op and dtypes when the rule
- * rejects them (bitwise ops on floats). */
+ * rejects them (bitwise ops on floats, neg of a bool). */
 damo_status op_infer(scalar_op op, const op_operand *args, damo_dtype cast_to,
                      op_types *out, damo_err *e);
 
+/* Converts argument k of dtype `from` as op_infer's types say. */
+hval op_arg_convert(const op_types *t, int k, damo_dtype from, hval v);
 /* Evaluates op on values already converted to the compute dtype. */
 hval op_eval(scalar_op op, damo_dtype compute, hval a, hval b, hval c);
+
+/* The shared integer helpers (kernels/intmath.h) as OpenCL source, for
+ * kernels whose expressions call them. */
+extern const char scalar_intmath_cl[];
 
 #endif

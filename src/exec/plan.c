@@ -1,0 +1,380 @@
+/* Building a plan from a final function graph: the value table, one step
+ * per node, temp slots by liveness, and each step's first kernel. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/strbuf.h"
+#include "plan.h"
+
+static shared_store *swapped(shared_store *s, shared_store *const *from, shared_store *const *to,
+                             size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (from[i] == s)
+            return to[i];
+    return s;
+}
+
+/* A constant's array, on the host. */
+static damo_array *const_array(damo_ctx *ctx, const damo_var *v, damo_err *e)
+{
+    damo_array *a = array_new(ctx, v->type.dtype, v->type.ndim, v->type.shape, e);
+    void *dst = a ? array_host_write(a, e) : NULL;
+    if (a && !dst) {
+        damo_array_release(a);
+        return NULL;
+    }
+    if (a && a->st->bytes)
+        memcpy(dst, v->data, a->st->bytes);
+    return a;
+}
+
+typedef struct builder {
+    plan *p;
+    int *val_of;      /* var id -> value index, or -1 */
+    size_t cap_vals, cap_stores;
+    shared_store *const *swap_from, *const *swap_to;
+    size_t n_swaps;
+    damo_err *e;
+} builder;
+
+/* The value index of v, added on first sight; -1 on error. */
+static int value_of(builder *b, const damo_var *v, int is_result)
+{
+    plan *p = b->p;
+    if (b->val_of[v->id] >= 0) {
+        if (is_result && p->vals[b->val_of[v->id]].kind == VAL_TEMP)
+            p->vals[b->val_of[v->id]].kind = VAL_RESULT;
+        return b->val_of[v->id];
+    }
+    if (p->n_vals == b->cap_vals) {
+        size_t cap = b->cap_vals ? 2 * b->cap_vals : 32;
+        pvalue *vals = realloc(p->vals, cap * sizeof *vals);
+        if (!vals)
+            return err_set(b->e, DAMO_ERR_NOMEM, "out of memory planning the function"), -1;
+        p->vals = vals;
+        b->cap_vals = cap;
+    }
+    pvalue pv = {VAL_TEMP, v, -1, NULL};
+    switch (v->kind) {
+    case VAR_INPUT:
+        pv.kind = VAL_INPUT;
+        for (size_t i = 0; i < p->fg->n_inputs; i++)
+            if (p->fg->inputs[i] == v)
+                pv.index = (int)i;
+        break;
+    case VAR_CONST:
+        pv.kind = VAL_CONST;
+        if (!(pv.arr = const_array(p->ctx, v, b->e)))
+            return -1;
+        break;
+    case VAR_SHARED: {
+        if (p->n_stores == b->cap_stores) {
+            size_t cap = b->cap_stores ? 2 * b->cap_stores : 8;
+            shared_store **st = realloc(p->stores, cap * sizeof *st);
+            if (!st)
+                return err_set(b->e, DAMO_ERR_NOMEM, "out of memory planning the function"), -1;
+            p->stores = st;
+            b->cap_stores = cap;
+        }
+        shared_store *s = swapped(v->store, b->swap_from, b->swap_to, b->n_swaps);
+        shared_retain(s);
+        pv.kind = VAL_SHARED;
+        pv.index = (int)p->n_stores;
+        p->stores[p->n_stores++] = s;
+        break;
+    }
+    case VAR_APPLY:
+        pv.kind = is_result ? VAL_RESULT : VAL_TEMP;
+        break;
+    }
+    p->vals[p->n_vals] = pv;
+    return b->val_of[v->id] = (int)p->n_vals++;
+}
+
+static char *step_text(const fused_prog *fp)
+{
+    const sprog *prog = &fp->prog;
+    strbuf b;
+    sb_init(&b);
+    sb_printf(&b, "fused elementwise: %d op%s (", prog->n_instr, prog->n_instr == 1 ? "" : "s");
+    for (int i = 0; i < prog->n_instr; i++)
+        sb_printf(&b, "%s%s", i ? ", " : "", op_get(prog->instr[i].op)->name);
+    sb_printf(&b, "), %d output%s", prog->n_out, prog->n_out == 1 ? "" : "s");
+    return sb_take(&b);
+}
+
+static damo_status add_step(builder *b, const gnode *n, pstep *s)
+{
+    char lab[256];
+    plan *p = b->p;
+    if (n->op != OP_FUSED)
+        return err_set(b->e, DAMO_ERR_UNSUPPORTED, "internal error: no step runs op %s",
+                       op_info_of(n->op)->name);
+    const fused_prog *fp = n->params.fused;
+    const sprog *prog = &fp->prog;
+    if (!p->ctx->rt.dev.fp64 && sprog_uses_fp64(prog))
+        return err_set(b->e, DAMO_ERR_UNSUPPORTED,
+                       "device '%s' does not support float64 (cl_khr_fp64), which %s needs; use "
+                       "float32 types (damo_fscalar, damo_fmatrix, ...) or choose a device with "
+                       "fp64 through DAMO_DEVICE (damo-info lists the devices)",
+                       p->ctx->rt.dev.name, var_label(fp->instr_var[0], lab, sizeof lab));
+    s->kind = STEP_ELEMWISE;
+    s->fp = fp;
+    s->ndim = n->out[0]->type.ndim;
+    s->n_in = n->n_in;
+    s->n_out = n->n_out;
+    s->exact = sprog_exact(prog, p->ctx->rt.dev.cr_div_sqrt);
+    size_t ops = (size_t)(n->n_in + n->n_out) + 1, instrs = (size_t)prog->n_instr + 1;
+    s->in = malloc((size_t)(n->n_in + 1) * sizeof *s->in);
+    s->out = malloc((size_t)(n->n_out + 1) * sizeof *s->out);
+    s->modes = calloc(ops, sizeof *s->modes);
+    s->shapes = calloc(instrs * DAMO_MAX_DIMS, sizeof *s->shapes);
+    s->strides = calloc(ops * DAMO_MAX_DIMS, sizeof *s->strides);
+    s->keep = calloc(ops, 1);
+    s->views = calloc(ops, sizeof *s->views);
+    s->out_strides = calloc(ops * DAMO_MAX_DIMS, sizeof *s->out_strides);
+    s->text = step_text(fp);
+    if (!s->in || !s->out || !s->modes || !s->shapes || !s->strides || !s->keep || !s->views ||
+        !s->out_strides || !s->text)
+        return err_set(b->e, DAMO_ERR_NOMEM, "out of memory planning the function");
+    for (int k = 0; k < n->n_in; k++)
+        if ((s->in[k] = value_of(b, n->in[k], 0)) < 0)
+            return b->e->code;
+    for (int o = 0; o < n->n_out; o++)
+        if ((s->out[o] = value_of(b, n->out[o], fg_is_output(p->fg, n->out[o]))) < 0)
+            return b->e->code;
+    return DAMO_OK;
+}
+
+/* Temps share slots when their lifetimes (first write to last read, in
+ * step order) do not overlap; a step's outputs never share a slot with its
+ * inputs. */
+static damo_status assign_slots(plan *p, damo_err *e)
+{
+    int *last = malloc((p->n_vals + 1) * sizeof *last);
+    size_t *free_slots = malloc((p->n_vals + 1) * sizeof *free_slots), n_free = 0;
+    p->slots = calloc(p->n_vals + 1, sizeof *p->slots);
+    if (!last || !free_slots || !p->slots) {
+        free(last);
+        free(free_slots);
+        return err_set(e, DAMO_ERR_NOMEM, "out of memory planning the function");
+    }
+    for (size_t v = 0; v < p->n_vals; v++)
+        last[v] = -1;
+    for (size_t i = 0; i < p->n_steps; i++)
+        for (int k = 0; k < p->steps[i].n_in; k++)
+            last[p->steps[i].in[k]] = (int)i;
+    damo_status st = DAMO_OK;
+    for (size_t i = 0; i < p->n_steps && st == DAMO_OK; i++) {
+        pstep *s = &p->steps[i];
+        for (int o = 0; o < s->n_out && st == DAMO_OK; o++) {
+            pvalue *pv = &p->vals[s->out[o]];
+            if (pv->kind != VAL_TEMP)
+                continue;
+            if (n_free) {
+                pv->index = (int)free_slots[--n_free];
+            } else if ((p->slots[p->n_slots] = storage_new(p->ctx, 0))) {
+                pv->index = (int)p->n_slots++;
+            } else {
+                st = err_set(e, DAMO_ERR_NOMEM, "out of memory planning the function");
+                break;
+            }
+            const gtype *t = &pv->var->type;
+            int64_t zeros[DAMO_MAX_DIMS] = {0};
+            if (!(pv->arr = array_on_storage(p->slots[pv->index], t->dtype, t->ndim, zeros, e)))
+                st = e->code;
+        }
+        for (int k = 0; k < s->n_in; k++) {
+            const pvalue *pv = &p->vals[s->in[k]];
+            /* once, even when the step reads the value twice */
+            if (pv->kind == VAL_TEMP && last[s->in[k]] == (int)i) {
+                free_slots[n_free++] = (size_t)pv->index;
+                last[s->in[k]] = -1;
+            }
+        }
+    }
+    free(last);
+    free(free_slots);
+    return st;
+}
+
+/* The kernel's first variant: 0-d inputs by value (a C number or a host
+ * 0-d array, the common case), the rest contiguous. */
+static damo_status first_kernel(plan *p, pstep *s, damo_err *e)
+{
+    for (int k = 0; k < s->n_in; k++)
+        s->modes[k] = p->vals[s->in[k]].var->type.ndim == 0 ? CG_VALUE : CG_FLAT;
+    cl_kernel kern;
+    const kvariant *kv;
+    return plan_kernel(p, s, NULL, &kern, &kv, e);
+}
+
+damo_status plan_kernel(plan *p, pstep *s, const psub *sub, cl_kernel *k, const kvariant **kvo,
+                        damo_err *e)
+{
+    const sprog *prog = sub ? &sub->prog : &s->fp->prog;
+    size_t n = (size_t)prog->n_in;
+    for (int v = 0; v < s->n_variants; v++) {
+        const kvariant *kv = &s->variants[v];
+        if (kv->sub == sub && !memcmp(kv->modes, s->modes, n * sizeof *s->modes)) {
+            *k = kv->kernel;
+            *kvo = kv;
+            return DAMO_OK;
+        }
+    }
+    kvariant *vs = realloc(s->variants, (size_t)(s->n_variants + 1) * sizeof *vs);
+    if (!vs)
+        return err_set(e, DAMO_ERR_NOMEM, "out of memory building a kernel");
+    s->variants = vs;
+    kvariant *kv = &vs[s->n_variants];
+    memset(kv, 0, sizeof *kv);
+    kv->sub = sub;
+    if (!(kv->modes = malloc((n ? n : 1) * sizeof *kv->modes)) ||
+        cg_elemwise(prog, s->ndim, s->modes, "damo_ew", &kv->cg) != DAMO_OK) {
+        free(kv->modes);
+        return err_set(e, DAMO_ERR_NOMEM, "out of memory generating a kernel");
+    }
+    if (n)
+        memcpy(kv->modes, s->modes, n * sizeof *s->modes);
+    cl_program prog_cl;
+    damo_status st = rt_program_get(&p->ctx->rt, kv->cg.source, p->build_options, &prog_cl, e);
+    if (st == DAMO_OK)
+        st = rt_kernel_create(&p->ctx->rt, prog_cl, "damo_ew", &kv->kernel, e);
+    if (st != DAMO_OK) {
+        free(kv->modes);
+        cg_kernel_free(&kv->cg);
+        return st;
+    }
+    s->n_variants++;
+    *k = kv->kernel;
+    *kvo = kv;
+    return DAMO_OK;
+}
+
+static damo_status build(builder *b, int keep_updates)
+{
+    plan *p = b->p;
+    fgraph *fg = p->fg;
+    size_t n_roots = fg->n_outputs + (keep_updates ? fg->n_updates : 0), n_nodes = 0;
+    gnode **nodes = NULL;
+    damo_status st = fg_live_nodes(fg, fg->outputs, n_roots, &nodes, &n_nodes, b->e);
+    if (st != DAMO_OK)
+        return st;
+    p->steps = calloc(n_nodes + 1, sizeof *p->steps);
+    if (!p->steps) {
+        free(nodes);
+        return err_set(b->e, DAMO_ERR_NOMEM, "out of memory planning the function");
+    }
+    for (size_t i = 0; i < n_nodes && st == DAMO_OK; i++) {
+        st = add_step(b, nodes[i], &p->steps[i]);
+        p->n_steps = i + 1;
+    }
+    free(nodes);
+    for (size_t i = 0; i < fg->n_inputs && st == DAMO_OK; i++)
+        p->input_val[i] = b->val_of[fg->inputs[i]->id];
+    for (size_t r = 0; r < n_roots && st == DAMO_OK; r++)
+        if ((p->result_val[r] = value_of(b, fg->outputs[r], 1)) < 0)
+            st = b->e->code;
+    if (st == DAMO_OK)
+        st = assign_slots(p, b->e);
+    if (st == DAMO_OK && !(p->cur = calloc(p->n_vals + 1, sizeof *p->cur)))
+        st = err_set(b->e, DAMO_ERR_NOMEM, "out of memory planning the function");
+    for (size_t i = 0; i < p->n_steps && st == DAMO_OK; i++)
+        st = first_kernel(p, &p->steps[i], b->e);
+    return st;
+}
+
+damo_status plan_build(plan **out, damo_ctx *ctx, fgraph *fg, shared_store *const *swap_from,
+                       shared_store *const *swap_to, size_t n_swaps, int keep_updates,
+                       unsigned flags, damo_err *e)
+{
+    *out = NULL;
+    plan *p = calloc(1, sizeof *p);
+    builder b = {p, NULL, 0, 0, swap_from, swap_to, n_swaps, e};
+    if (!p)
+        return err_set(e, DAMO_ERR_NOMEM, "out of memory planning the function");
+    p->ctx = ctx;
+    p->fg = fgraph_retain(fg);
+    p->flags = flags;
+    /* float32 division and sqrt then round as the host's do */
+    p->build_options = ctx->rt.dev.cr_div_sqrt ? "-cl-fp32-correctly-rounded-divide-sqrt" : "";
+    p->n_inputs = fg->n_inputs;
+    p->n_outputs = fg->n_outputs;
+    p->n_updates = keep_updates ? fg->n_updates : 0;
+    p->input_val = malloc((fg->n_inputs + 1) * sizeof *p->input_val);
+    p->result_val = malloc((p->n_outputs + p->n_updates + 1) * sizeof *p->result_val);
+    p->targets = calloc(p->n_updates + 1, sizeof *p->targets);
+    p->old = calloc(p->n_updates + 1, sizeof *p->old);
+    b.val_of = malloc((fg->g->n + 1) * sizeof *b.val_of);
+    damo_status st = DAMO_OK;
+    if (!p->input_val || !p->result_val || !p->targets || !p->old || !b.val_of) {
+        st = err_set(e, DAMO_ERR_NOMEM, "out of memory planning the function");
+    } else {
+        for (size_t i = 0; i < fg->g->n; i++)
+            b.val_of[i] = -1;
+        for (size_t u = 0; u < p->n_updates; u++) {
+            p->targets[u] = swapped(fg->update_stores[u], swap_from, swap_to, n_swaps);
+            shared_retain(p->targets[u]);
+        }
+        st = build(&b, keep_updates);
+    }
+    free(b.val_of);
+    if (st != DAMO_OK) {
+        plan_free(p);
+        return st;
+    }
+    *out = p;
+    return DAMO_OK;
+}
+
+void plan_free(plan *p)
+{
+    if (!p)
+        return;
+    for (size_t i = 0; i < p->n_steps; i++) {
+        pstep *s = &p->steps[i];
+        for (int v = 0; v < s->n_variants; v++) {
+            clReleaseKernel(s->variants[v].kernel);
+            free(s->variants[v].modes);
+            cg_kernel_free(&s->variants[v].cg);
+        }
+        for (int v = 0; v < s->n_subs; v++) {
+            free(s->subs[v]->keep);
+            free(s->subs[v]->in_map);
+            sprog_free(&s->subs[v]->prog);
+            free(s->subs[v]);
+        }
+        free(s->variants);
+        free(s->subs);
+        free(s->in);
+        free(s->out);
+        free(s->modes);
+        free(s->shapes);
+        free(s->strides);
+        free(s->keep);
+        free(s->views);
+        free(s->out_strides);
+        free(s->text);
+    }
+    free(p->steps);
+    for (size_t v = 0; v < p->n_vals; v++)
+        damo_array_release(p->vals[v].arr);
+    free(p->vals);
+    for (size_t i = 0; i < p->n_slots; i++)
+        storage_release(p->slots[i]);
+    free(p->slots);
+    for (size_t i = 0; i < p->n_stores; i++)
+        shared_release(p->stores[i]);
+    free(p->stores);
+    for (size_t u = 0; u < p->n_updates; u++)
+        shared_release(p->targets[u]);
+    free(p->targets);
+    free(p->old);
+    free(p->input_val);
+    free(p->result_val);
+    free(p->cur);
+    fgraph_release(p->fg);
+    free(p);
+}
