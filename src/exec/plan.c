@@ -272,11 +272,11 @@ static damo_status build(builder *b, int keep_updates)
         p->n_steps = i + 1;
     }
     free(nodes);
-    for (size_t i = 0; i < fg->n_inputs && st == DAMO_OK; i++)
-        p->input_val[i] = b->val_of[fg->inputs[i]->id];
     for (size_t r = 0; r < n_roots && st == DAMO_OK; r++)
         if ((p->result_val[r] = value_of(b, fg->outputs[r], 1)) < 0)
             st = b->e->code;
+    for (size_t i = 0; i < fg->n_inputs && st == DAMO_OK; i++)
+        p->input_val[i] = b->val_of[fg->inputs[i]->id];
     if (st == DAMO_OK)
         st = assign_slots(p, b->e);
     if (st == DAMO_OK && !(p->cur = calloc(p->n_vals + 1, sizeof *p->cur)))

@@ -29,6 +29,7 @@ typedef struct fuser {
     size_t *next;          /* per node: next member of its cluster (circular) */
     unsigned *seen;        /* search marks (by node id), by generation */
     unsigned *var_seen;    /* the same by variable id */
+    int *member;           /* node id -> index in its cluster's member list */
     unsigned gen;
     gnode **stack;
     int no_fusion;
@@ -309,28 +310,73 @@ fail:
 /* Where the next kernel of a cluster must start so that its arguments
  * fit max_bytes (codegen's layout: per input a pointer, an offset and, in
  * the worst case, a stride per dimension; per output a pointer; the size
- * and the shape): the members from m[start] on, as many as fit, counting
- * each member as a possible output. A single member always fits (at most
- * three inputs). Runs of consecutive members in topological order never
- * form a cycle between them. */
-static int run_end(fuser *f, gnode **m, int start, int count, size_t max_bytes)
+ * and the shape): the members from m[start] on, as many as fit. A member
+ * is an output of the run when it escapes the cluster or a member after
+ * the run reads it (last[j]: the last member reading member j). A single
+ * member always fits (at most three inputs). Runs of consecutive members
+ * in topological order never form a cycle between them. */
+static int run_end(fuser *f, gnode **m, int start, int count, const int *last,
+                   const unsigned char *escaping, size_t max_bytes)
 {
     int nd = m[start]->out[0]->type.ndim;
-    size_t per_input = 16 + 8 * (size_t)nd, bytes = 8 + 8 * (size_t)nd;
+    size_t per_input = 16 + 8 * (size_t)nd, fixed = 8 + 8 * (size_t)nd, in_bytes = 0;
+    int outs = 0;
     unsigned stamp = ++f->gen;
     for (int i = start; i < count; i++) {
-        size_t more = 8;
-        for (int k = 0; k < m[i]->n_in; k++)
-            if (f->var_seen[m[i]->in[k]->id] != stamp)
+        size_t more = 0;
+        int closed = 0;
+        for (int k = 0; k < m[i]->n_in; k++) {
+            const damo_var *u = m[i]->in[k];
+            if (f->var_seen[u->id] != stamp)
                 more += per_input;
-        if (i > start && bytes + more > max_bytes)
+            else if (u->kind == VAR_APPLY && f->member[u->node->id] >= start &&
+                     f->member[u->node->id] < i && m[f->member[u->node->id]] == u->node &&
+                     last[f->member[u->node->id]] == i && !escaping[f->member[u->node->id]])
+                closed++;
+        }
+        int open = outs - closed + (escaping[i] || last[i] > i);
+        if (i > start && fixed + in_bytes + more + 8 * (size_t)open > max_bytes)
             return i;
-        bytes += more;
+        in_bytes += more;
+        outs = open;
         for (int k = 0; k < m[i]->n_in; k++)
             f->var_seen[m[i]->in[k]->id] = stamp;
         f->var_seen[m[i]->out[0]->id] = stamp;
     }
     return count;
+}
+
+/* Splits the cluster m[0..n) into runs that fit max_bytes; each run
+ * becomes a cluster of its own, named by its first member. */
+static damo_status split(fuser *f, gnode **m, int n, size_t max_bytes)
+{
+    int *last = malloc((size_t)n * sizeof *last);
+    unsigned char *escaping = malloc((size_t)n);
+    if (!last || !escaping) {
+        free(last);
+        free(escaping);
+        return err_set(f->e, DAMO_ERR_NOMEM, "out of memory fusing the graph");
+    }
+    size_t c = f->parent[m[0]->id];
+    for (int i = 0; i < n; i++) {
+        f->member[m[i]->id] = i;
+        last[i] = -1;
+        escaping[i] = (unsigned char)escapes(f, m[i]->out[0], c);
+    }
+    for (int i = 0; i < n; i++)
+        for (int k = 0; k < m[i]->n_in; k++) {
+            const damo_var *u = m[i]->in[k];
+            if (u->kind == VAR_APPLY && fusible(f, u->node) && f->parent[u->node->id] == c)
+                last[f->member[u->node->id]] = i;
+        }
+    for (int s = 0, e; s < n; s = e) {
+        e = run_end(f, m, s, n, last, escaping, max_bytes);
+        for (int i = s; i < e; i++)
+            f->parent[m[i]->id] = m[s]->id;
+    }
+    free(last);
+    free(escaping);
+    return DAMO_OK;
 }
 
 static damo_status build_all(fuser *f, size_t max_bytes)
@@ -358,17 +404,10 @@ static damo_status build_all(fuser *f, size_t max_bytes)
     for (size_t i = 0; i < f->n_live; i++)
         if (fusible(f, f->live[i]))
             members[count[f->parent[f->live[i]->id]]++] = f->live[i];
-    /* each run of a cluster becomes a cluster of its own, named by its
-     * first member, before any is built: membership is by parent */
-    for (size_t r = 0; r < f->n_ids; r++) {
-        gnode **m = members + head[r];
-        int n = (int)(count[r] - head[r]);
-        for (int s = 0, e; s < n; s = e) {
-            e = run_end(f, m, s, n, max_bytes);
-            for (int i = s; i < e; i++)
-                f->parent[m[i]->id] = m[s]->id;
-        }
-    }
+    /* every cluster is split before any is built: membership is by parent */
+    for (size_t r = 0; r < f->n_ids && st == DAMO_OK; r++)
+        if (count[r] > head[r])
+            st = split(f, members + head[r], (int)(count[r] - head[r]), max_bytes);
     for (size_t r = 0; r < f->n_ids && st == DAMO_OK; r++) {
         gnode **m = members + head[r];
         int n = (int)(count[r] - head[r]);
@@ -400,8 +439,9 @@ damo_status fuse(fgraph *fg, int no_fusion, size_t max_param_bytes, damo_err *e)
     f.next = malloc(f.n_ids * sizeof *f.next);
     f.seen = calloc(f.n_ids, sizeof *f.seen);
     f.var_seen = calloc(fg->g->n + 1, sizeof *f.var_seen);
+    f.member = malloc(f.n_ids * sizeof *f.member);
     f.stack = malloc(f.n_ids * sizeof *f.stack);
-    if (!f.pos || !f.parent || !f.size || !f.first || !f.last || !f.next || !f.seen || !f.var_seen || !f.stack) {
+    if (!f.pos || !f.parent || !f.size || !f.first || !f.last || !f.next || !f.seen || !f.var_seen || !f.member || !f.stack) {
         st = err_set(e, DAMO_ERR_NOMEM, "out of memory fusing the graph");
         goto done;
     }
@@ -428,6 +468,7 @@ done:
     free(f.next);
     free(f.seen);
     free(f.var_seen);
+    free(f.member);
     free(f.stack);
     return st;
 }

@@ -15,12 +15,11 @@
 #include "runtime.h"
 
 #define STAGE_MAX_BYTES ((size_t)64 << 10) /* larger uploads are not staged */
-#define STAGE_BLOCKS 32                    /* staging blocks kept at most */
 
 typedef struct stage {
     void *mem;
     size_t cap;
-    cl_event ev;       /* the upload reading it; NULL when the block is free */
+    cl_event ev;       /* the upload reading it */
 } stage;
 
 typedef struct deferred {
@@ -28,10 +27,14 @@ typedef struct deferred {
     cl_event ev;
 } deferred;
 
+/* Staging blocks in flight form a FIFO in enqueue order: the queue is in
+ * order, so the oldest completes first and is the only one to ask about. A
+ * host far ahead of the device keeps more blocks in flight (as the queue
+ * itself keeps more commands) rather than waiting. */
 struct rt_transfers {
-    stage stages[STAGE_BLOCKS];
-    size_t n_stages;
-    size_t next_wait;  /* block to wait for when all are busy (round robin) */
+    stage *ring;
+    size_t head, len, cap;
+    stage spare;       /* a completed block kept for the next upload */
     deferred *defer;
     size_t n_defer, cap_defer;
 };
@@ -104,37 +107,57 @@ void rt_defer_free(rt_ctx *rt, void *mem, cl_event ev)
     free(mem);
 }
 
-/* A free staging block of at least `size` bytes, or NULL (out of memory). */
-static stage *free_stage(rt_ctx *rt, rt_transfers *x, size_t size)
+/* Moves completed blocks off the front of the ring; the last one stays as
+ * the spare. */
+static void retire(rt_transfers *x)
 {
-    stage *fit = NULL;
-    for (size_t i = 0; i < x->n_stages; i++) {
-        stage *s = &x->stages[i];
-        if (s->ev && rt_event_done(s->ev)) {
-            clReleaseEvent(s->ev);
-            s->ev = NULL;
+    while (x->len && rt_event_done(x->ring[x->head].ev)) {
+        stage *s = &x->ring[x->head];
+        clReleaseEvent(s->ev);
+        s->ev = NULL;
+        if (s->cap > x->spare.cap) {
+            free(x->spare.mem);
+            x->spare = *s;
+        } else {
+            free(s->mem);
         }
-        if (!s->ev && (!fit || s->cap >= size))
-            fit = s;
+        x->head = (x->head + 1) % x->cap;
+        x->len--;
     }
-    if (!fit && x->n_stages < STAGE_BLOCKS)
-        fit = &x->stages[x->n_stages++];
-    if (!fit) {
-        /* every block is in flight: the device is far behind the host */
-        fit = &x->stages[x->next_wait++ % STAGE_BLOCKS];
-        cl_event ev = fit->ev;
-        fit->ev = NULL;
-        if (rt_event_wait(rt, ev, NULL) != DAMO_OK)
-            return NULL;
-    }
-    if (fit->cap < size) {
-        void *m = realloc(fit->mem, size);
+}
+
+/* Staging memory of at least size bytes: the spare, grown if needed. */
+static void *stage_mem(rt_transfers *x, size_t size)
+{
+    if (x->spare.cap < size) {
+        void *m = realloc(x->spare.mem, size);
         if (!m)
             return NULL;
-        fit->mem = m;
-        fit->cap = size;
+        x->spare.mem = m;
+        x->spare.cap = size;
     }
-    return fit;
+    return x->spare.mem;
+}
+
+/* Puts the spare, now read by the upload ev, at the back of the ring. */
+static int stage_push(rt_transfers *x, cl_event ev)
+{
+    if (x->len == x->cap) {
+        size_t cap = x->cap ? 2 * x->cap : 16;
+        stage *r = malloc(cap * sizeof *r);
+        if (!r)
+            return 0;
+        for (size_t i = 0; i < x->len; i++)
+            r[i] = x->ring[(x->head + i) % x->cap];
+        free(x->ring);
+        x->ring = r;
+        x->head = 0;
+        x->cap = cap;
+    }
+    x->spare.ev = ev;
+    x->ring[(x->head + x->len++) % x->cap] = x->spare;
+    x->spare = (stage){NULL, 0, NULL};
+    return 1;
 }
 
 damo_status rt_upload(rt_ctx *rt, rt_buf *b, size_t offset, size_t size, const void *src,
@@ -150,13 +173,15 @@ damo_status rt_upload(rt_ctx *rt, rt_buf *b, size_t offset, size_t size, const v
     if (!x)
         return err_set(e, DAMO_ERR_NOMEM, "out of memory for transfer bookkeeping");
     sweep(x);
-    stage *s = NULL;
-    if (size <= STAGE_MAX_BYTES) {
-        if (!(s = free_stage(rt, x, size)))
+    retire(x);
+    int staged = size <= STAGE_MAX_BYTES;
+    if (staged) {
+        void *m = stage_mem(x, size);
+        if (!m)
             return err_set(e, DAMO_ERR_NOMEM, "out of memory staging an upload of %zu bytes",
                            size);
-        memcpy(s->mem, src, size);
-        src = s->mem;
+        memcpy(m, src, size);
+        src = m;
     }
     cl_event ev;
     cl_int rc = clEnqueueWriteBuffer(rt->queue, rt_buf_mem(b), CL_FALSE, offset, size, src, 0,
@@ -164,10 +189,12 @@ damo_status rt_upload(rt_ctx *rt, rt_buf *b, size_t offset, size_t size, const v
     if (rc != CL_SUCCESS)
         return err_set(e, DAMO_ERR_DEVICE, "uploading %zu bytes to '%s': %s", size, rt->dev.name,
                        rt_cl_error_name(rc));
-    if (s)
-        s->ev = ev;
-    else
+    if (!staged) {
         *pending = ev;
+    } else if (!stage_push(x, ev)) {
+        /* no room to track the block: let the upload finish with it */
+        rt_event_wait(rt, ev, NULL);
+    }
     return DAMO_OK;
 }
 
@@ -177,11 +204,13 @@ void rt_transfers_release(rt_ctx *rt)
     if (!x)
         return;
     /* the caller has finished the queue: every event has completed */
-    for (size_t i = 0; i < x->n_stages; i++) {
-        if (x->stages[i].ev)
-            clReleaseEvent(x->stages[i].ev);
-        free(x->stages[i].mem);
+    for (size_t i = 0; i < x->len; i++) {
+        stage *s = &x->ring[(x->head + i) % x->cap];
+        clReleaseEvent(s->ev);
+        free(s->mem);
     }
+    free(x->ring);
+    free(x->spare.mem);
     for (size_t i = 0; i < x->n_defer; i++) {
         clReleaseEvent(x->defer[i].ev);
         free(x->defer[i].mem);
