@@ -14,7 +14,7 @@
 /* The triad must run on damo's own cl_context and queue so that it competes
  * for the same device under the same queue settings; only the internal
  * struct damo_ctx exposes them. */
-#include "api/api.h"
+#include "exec/exec.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -128,10 +128,7 @@ static damo_function *compile_chain(damo_ctx *ctx, int k, unsigned flags)
     if (!y) {
         fprintf(stderr, "building the k=%d chain: %s\n", k, damo_graph_errmsg(g));
     } else {
-        damo_in in = {x, NULL, NULL};
-        damo_function_spec spec = {
-            .inputs = &in, .n_inputs = 1, .outputs = &y, .n_outputs = 1, .flags = flags};
-        f = damo_function_new(g, &spec);
+        f = damo_function_simple(g, 1, &x, 1, &y, flags);
         if (!f)
             fprintf(stderr, "compiling the k=%d chain: %s\n", k, damo_graph_errmsg(g));
     }

@@ -268,8 +268,9 @@ static void test_rewrites(void)
     damo_array_release(o);
     /* broadcasting x * ones((2, 3)) changes the shape: not x */
     const double six[] = {1, 1, 1, 1, 1, 1};
-    damo_var *m = damo_mul(x, damo_constant(g, damo_array_from_data(ctx, DAMO_FLOAT64, 2,
-                                                                     (int64_t[]){2, 3}, six)));
+    damo_array *ones23 = damo_array_from_data(ctx, DAMO_FLOAT64, 2, (int64_t[]){2, 3}, six);
+    damo_var *m = damo_mul(x, damo_constant(g, ones23));
+    damo_array_release(ones23);
     damo_function *fm = compile1(g, x, m);
     CHECK_INT(damo_function_n_steps(fm), 1);
     damo_array_release(nz);
