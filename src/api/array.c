@@ -129,23 +129,7 @@ damo_status damo_array_read(damo_array *a, void *dst)
     if (!a || !dst)
         return err_set(a ? &a->ctx->err : NULL, DAMO_ERR_INVALID, "array_read: %s is NULL",
                        a ? "dst" : "array");
-    damo_err *e = &a->ctx->err;
-    size_t esize = damo_dtype_size(a->dtype), bytes = (size_t)array_size(a) * esize;
-    storage *st = a->st;
-    if (array_is_contiguous(a) && !st->host_valid && st->dev_valid)
-        return rt_buf_read(&a->ctx->rt, st->dev, (size_t)a->offset * esize, bytes, dst, e);
-    const void *base = array_host_read(a, e);
-    if (!base)
-        return e->code;
-    if (array_is_contiguous(a)) {
-        if (bytes)
-            memcpy(dst, (const char *)base + a->offset * (int64_t)esize, bytes);
-        return DAMO_OK;
-    }
-    int64_t n = array_size(a);
-    for (int64_t i = 0; i < n; i++)
-        hval_store(a->dtype, dst, i, array_host_elem(a, base, i));
-    return DAMO_OK;
+    return array_read(a, dst, &a->ctx->err);
 }
 
 static damo_status get_elem(damo_array *a, int64_t index, damo_dtype to, hval *out)

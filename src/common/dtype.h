@@ -32,6 +32,10 @@ int dtype_holds_int(damo_dtype t, int64_t v);
 int64_t dtype_int_min(damo_dtype t);
 int64_t dtype_int_max(damo_dtype t);
 
+/* What a device guarantees for float32 beyond OpenCL's minimum (float64
+ * always has both): denormals kept, division and sqrt correctly rounded. */
+enum { FP32_DENORMS = 1u << 0, FP32_CR_DIV_SQRT = 1u << 1 };
+
 /* A weakly typed C literal (NEP 50): int or float kind, no fixed size. */
 typedef enum weak_kind { WEAK_NONE = 0, WEAK_INT, WEAK_FLOAT } weak_kind;
 /* Result dtype of a strong dtype combined with a weak literal kind. */

@@ -225,6 +225,27 @@ hval array_host_elem(const damo_array *a, const void *base, int64_t i)
     return hval_load(a->dtype, base, off);
 }
 
+damo_status array_read(damo_array *a, void *dst, damo_err *e)
+{
+    size_t esize = damo_dtype_size(a->dtype), bytes = (size_t)array_size(a) * esize;
+    storage *st = a->st;
+    /* straight from the device into the caller's memory, one copy */
+    if (array_is_contiguous(a) && !st->host_valid && st->dev_valid)
+        return rt_buf_read(&a->ctx->rt, st->dev, (size_t)a->offset * esize, bytes, dst, e);
+    const void *base = array_host_read(a, e);
+    if (!base)
+        return e->code;
+    if (array_is_contiguous(a)) {
+        if (bytes)
+            memcpy(dst, (const char *)base + a->offset * (int64_t)esize, bytes);
+        return DAMO_OK;
+    }
+    int64_t n = array_size(a);
+    for (int64_t i = 0; i < n; i++)
+        hval_store(a->dtype, dst, i, array_host_elem(a, base, i));
+    return DAMO_OK;
+}
+
 damo_array *array_convert(damo_array *a, damo_dtype to, damo_err *e)
 {
     const void *base = array_host_read(a, e);

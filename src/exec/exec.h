@@ -78,6 +78,11 @@ rt_buf *array_device_read(damo_array *a, damo_err *e);
 /* Device buffer about to be overwritten with all the array's values (of
  * at least the storage's bytes), made the only valid copy. */
 rt_buf *array_device_write(damo_array *a, damo_err *e);
+/* The values in C order into dst: read straight from the device into dst
+ * when only the device has them and the array is contiguous (one copy,
+ * nothing kept on the host), else through the host copy. Waits for the
+ * device work that produces them (a counted wait). */
+damo_status array_read(damo_array *a, void *dst, damo_err *e);
 /* Element i (flat C order) of an array whose host copy is valid. */
 hval array_host_elem(const damo_array *a, const void *base, int64_t i);
 /* The values as a new C-contiguous host array of dtype `to` (converted as

@@ -125,7 +125,7 @@ static damo_status add_step(builder *b, const gnode *n, pstep *s)
     s->ndim = n->out[0]->type.ndim;
     s->n_in = n->n_in;
     s->n_out = n->n_out;
-    s->exact = sprog_exact(prog, p->ctx->rt.dev.cr_div_sqrt);
+    s->exact = sprog_exact(prog, p->ctx->rt.dev.fp32);
     size_t ops = (size_t)(n->n_in + n->n_out) + 1, instrs = (size_t)prog->n_instr + 1;
     s->in = malloc((size_t)(n->n_in + 1) * sizeof *s->in);
     s->out = malloc((size_t)(n->n_out + 1) * sizeof *s->out);
@@ -299,7 +299,8 @@ damo_status plan_build(plan **out, damo_ctx *ctx, fgraph *fg, shared_store *cons
     p->fg = fgraph_retain(fg);
     p->flags = flags;
     /* float32 division and sqrt then round as the host's do */
-    p->build_options = ctx->rt.dev.cr_div_sqrt ? "-cl-fp32-correctly-rounded-divide-sqrt" : "";
+    p->build_options =
+        (ctx->rt.dev.fp32 & FP32_CR_DIV_SQRT) ? "-cl-fp32-correctly-rounded-divide-sqrt" : "";
     p->n_inputs = fg->n_inputs;
     p->n_outputs = fg->n_outputs;
     p->n_updates = keep_updates ? fg->n_updates : 0;

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "../common/dtype.h"
 #include "../common/strbuf.h"
 #include "runtime.h"
 
@@ -116,7 +117,8 @@ static void probe(rt_device *d)
     cl_device_fp_config fp = 0, sp = 0;
     clGetDeviceInfo(id, CL_DEVICE_DOUBLE_FP_CONFIG, sizeof fp, &fp, NULL);
     clGetDeviceInfo(id, CL_DEVICE_SINGLE_FP_CONFIG, sizeof sp, &sp, NULL);
-    d->cr_div_sqrt = (sp & CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT) != 0;
+    d->fp32 = ((sp & CL_FP_DENORM) ? FP32_DENORMS : 0) |
+              ((sp & CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT) ? FP32_CR_DIV_SQRT : 0);
     d->is_gpu = (d->type & CL_DEVICE_TYPE_GPU) != 0;
     d->fp64 = !fake_no_fp64() && (fp != 0 || has_extension(id, "cl_khr_fp64"));
     /* launches divide by it; a device that does not answer still runs 1 */

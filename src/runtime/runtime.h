@@ -37,8 +37,9 @@ typedef struct rt_device {
     size_t max_work_group;
     cl_ulong global_mem, local_mem, max_alloc;
     size_t max_param_size;    /* CL_DEVICE_MAX_PARAMETER_SIZE */
-    int cr_div_sqrt;          /* float32 division and sqrt can be correctly
-                               * rounded (-cl-fp32-correctly-rounded-divide-sqrt) */
+    unsigned fp32;            /* FP32_* (scalar.h) float32 guarantees: denormals
+                               * kept; division and sqrt correctly rounded
+                               * (under -cl-fp32-correctly-rounded-divide-sqrt) */
 } rt_device;
 
 /* Lists every device of every platform (platform order, then device order).

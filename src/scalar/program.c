@@ -80,10 +80,10 @@ int sprog_uses_fp64(const sprog *p)
     return 0;
 }
 
-int sprog_exact(const sprog *p, int cr_div_sqrt)
+int sprog_exact(const sprog *p, unsigned fp32)
 {
     for (int i = 0; i < p->n_instr; i++)
-        if (!op_exact(p->instr[i].op, p->instr[i].types.compute, cr_div_sqrt))
+        if (!op_exact(p->instr[i].op, p->instr[i].types.compute, fp32))
             return 0;
     return 1;
 }

@@ -42,9 +42,9 @@ damo_dtype sprog_ref_dtype(const sprog *p, sp_ref r);
 damo_dtype sprog_out_dtype(const sprog *p, int o);
 /* 1 when the program computes in float64 anywhere (needs cl_khr_fp64). */
 int sprog_uses_fp64(const sprog *p);
-/* 1 when every instruction gives the same bits on the device as on the
- * host (op_exact). */
-int sprog_exact(const sprog *p, int cr_div_sqrt);
+/* 1 when every instruction gives the same bits on a device with float32
+ * guarantees fp32 as on the host (op_exact). */
+int sprog_exact(const sprog *p, unsigned fp32);
 /* dst = the part of p that computes the outputs o with keep[o] set, in
  * order, over only the inputs it reads: dst's input i is p's input
  * in_map[i] (in_map: room for p->n_in entries). DAMO_ERR_NOMEM only. */

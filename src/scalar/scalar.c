@@ -74,12 +74,15 @@ const char *op_cl_text(scalar_op op, damo_dtype compute)
     return strcmp(s, "NA") ? s : NULL;
 }
 
-int op_exact(scalar_op op, damo_dtype compute, int cr_div_sqrt)
+int op_exact(scalar_op op, damo_dtype compute, unsigned fp32)
 {
     if (dtype_kind_of(compute) != KIND_FLOAT)
         return 1;
+    if (compute == DAMO_FLOAT64)
+        fp32 = FP32_DENORMS | FP32_CR_DIV_SQRT;
     unsigned f = table[op].flags;
-    return (f & EXACT) || ((f & EXACT_CR) && (cr_div_sqrt || compute == DAMO_FLOAT64));
+    /* a device that flushes denormals to zero rounds differently */
+    return (fp32 & FP32_DENORMS) && ((f & EXACT) || ((f & EXACT_CR) && (fp32 & FP32_CR_DIV_SQRT)));
 }
 
 /* NumPy promotion of several operands under NEP 50: strong dtypes promote

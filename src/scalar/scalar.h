@@ -48,10 +48,9 @@ const op_def *op_get(scalar_op op);
 /* OpenCL expression of op for compute dtype T, or NULL where op does not
  * compute in T's kind. */
 const char *op_cl_text(scalar_op op, damo_dtype compute);
-/* 1 when op computing in `compute` gives the same bits on the device as on
- * the host; cr_div_sqrt says whether the device divides and takes square
- * roots correctly rounded in float32. */
-int op_exact(scalar_op op, damo_dtype compute, int cr_div_sqrt);
+/* 1 when op computing in `compute` gives the same bits on a device with
+ * float32 guarantees `fp32` as on the host. */
+int op_exact(scalar_op op, damo_dtype compute, unsigned fp32);
 
 /* One operand's type as the rules see it: a dtype plus NEP 50 weakness. */
 typedef struct op_operand {
