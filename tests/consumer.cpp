@@ -29,6 +29,23 @@ int main()
               damo_array_read(out, got.data()) == DAMO_OK;
     for (int i = 0; ok && i < 4; i++)
         ok = std::fabs(got[i] - want[i]) < 1e-8;
+    // The tutorial's accumulator through a spec, with a named default and
+    // numbers: what needed designated initialisers before works in C++11.
+    damo_shared *state = damo_shared_int(ctx, 0, "state");
+    damo_var *sv = damo_shared_var(g, state), *inc = damo_lscalar(g, "inc");
+    damo_spec *spec = damo_spec_new(g);
+    damo_spec_input_default(spec, inc, damo_named("step", DAMO_INT(1)));
+    damo_spec_output(spec, sv);
+    damo_spec_update(spec, sv, damo_add(sv, inc));
+    damo_function *acc = damo_compile(spec);
+    damo_spec_free(spec);
+    damo_arg by_name[] = {damo_named("step", DAMO_INT(41))};
+    int64_t total = 0;
+    ok = ok && acc && damo_call(acc, nullptr, 0, nullptr, 0) == DAMO_OK &&
+         damo_call(acc, by_name, 1, nullptr, 0) == DAMO_OK &&
+         damo_shared_get_i64(state, &total) == DAMO_OK && total == 42;
+    damo_function_free(acc);
+    damo_shared_release(state);
     std::printf("C++ consumer: %s\n", ok ? "ok" : "WRONG");
     damo_array_release(out);
     damo_array_release(a);
