@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/grow.h"
 #include "api.h"
 
 damo_spec *damo_spec_new(damo_graph *g)
@@ -35,23 +36,17 @@ void damo_spec_free(damo_spec *s)
     free(s);
 }
 
-/* Grows the parallel arrays of one list of a spec by one entry. */
+/* Grows the parallel arrays of one list of a spec (b may be NULL) by one
+ * entry; both share the capacity *cap. */
 static int grow(damo_spec *s, size_t n, size_t *cap, void **a, size_t ea, void **b, size_t eb)
 {
-    if (n < *cap)
-        return 1;
-    size_t c = *cap ? 2 * *cap : 8;
-    void *na = realloc(*a, c * ea);
-    if (na)
-        *a = na;
-    void *nb = na && b ? realloc(*b, c * eb) : NULL;
-    if (nb)
-        *b = nb;
-    if (!na || (b && !nb)) {
+    size_t ca = *cap, cb = *cap;
+    if (!grow_array(a, &ca, n + 1, ea) || (b && !grow_array(b, &cb, n + 1, eb))) {
         err_set(&s->err, DAMO_ERR_NOMEM, "out of memory building a spec");
         return 0;
     }
-    *cap = c;
+    /* both grew from the same capacity to at least n + 1; keep the smaller */
+    *cap = b && cb < ca ? cb : ca;
     return 1;
 }
 

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/grow.h"
 #include "../common/strbuf.h"
 #include "codegen.h"
 
@@ -73,7 +74,8 @@ static void put_helpers(strbuf *b, const sprog *p)
 typedef struct params {
     strbuf *b;
     cg_arg *args;
-    int n, cap;
+    int n;
+    size_t cap;
     int failed;
 } params;
 
@@ -82,15 +84,9 @@ static void param(params *ps, cg_arg_kind kind, int operand, int dim, const char
 
 static void param(params *ps, cg_arg_kind kind, int operand, int dim, const char *fmt, ...)
 {
-    if (ps->n == ps->cap) {
-        int cap = ps->cap ? 2 * ps->cap : 16;
-        cg_arg *a = realloc(ps->args, (size_t)cap * sizeof *a);
-        if (!a) {
-            ps->failed = 1;
-            return;
-        }
-        ps->args = a;
-        ps->cap = cap;
+    if (!grow_array((void **)&ps->args, &ps->cap, (size_t)ps->n + 1, sizeof *ps->args)) {
+        ps->failed = 1;
+        return;
     }
     ps->args[ps->n++] = (cg_arg){kind, operand, dim};
     char text[160];

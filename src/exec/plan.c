@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/grow.h"
 #include "../common/strbuf.h"
 #include "plan.h"
 
@@ -48,14 +49,8 @@ static int value_of(builder *b, const damo_var *v, int is_result)
             p->vals[b->val_of[v->id]].kind = VAL_RESULT;
         return b->val_of[v->id];
     }
-    if (p->n_vals == b->cap_vals) {
-        size_t cap = b->cap_vals ? 2 * b->cap_vals : 32;
-        pvalue *vals = realloc(p->vals, cap * sizeof *vals);
-        if (!vals)
-            return err_set(b->e, DAMO_ERR_NOMEM, "out of memory planning the function"), -1;
-        p->vals = vals;
-        b->cap_vals = cap;
-    }
+    if (!grow_array((void **)&p->vals, &b->cap_vals, p->n_vals + 1, sizeof *p->vals))
+        return err_set(b->e, DAMO_ERR_NOMEM, "out of memory planning the function"), -1;
     pvalue pv = {VAL_TEMP, v, -1, NULL};
     switch (v->kind) {
     case VAR_INPUT:
@@ -70,14 +65,8 @@ static int value_of(builder *b, const damo_var *v, int is_result)
             return -1;
         break;
     case VAR_SHARED: {
-        if (p->n_stores == b->cap_stores) {
-            size_t cap = b->cap_stores ? 2 * b->cap_stores : 8;
-            shared_store **st = realloc(p->stores, cap * sizeof *st);
-            if (!st)
-                return err_set(b->e, DAMO_ERR_NOMEM, "out of memory planning the function"), -1;
-            p->stores = st;
-            b->cap_stores = cap;
-        }
+        if (!grow_array((void **)&p->stores, &b->cap_stores, p->n_stores + 1, sizeof *p->stores))
+            return err_set(b->e, DAMO_ERR_NOMEM, "out of memory planning the function"), -1;
         shared_store *s = swapped(v->store, b->swap_from, b->swap_to, b->n_swaps);
         shared_retain(s);
         pv.kind = VAL_SHARED;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/grow.h"
 #include "op.h"
 
 damo_graph *graph_create(void *ctx, void (*retain)(shared_store *),
@@ -47,25 +48,10 @@ void damo_graph_free(damo_graph *g)
 const char *damo_graph_errmsg(const damo_graph *g) { return g ? g->err.msg : ""; }
 damo_status damo_graph_errcode(const damo_graph *g) { return g ? g->err.code : DAMO_ERR_INVALID; }
 
-static int grow(void **arr, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap)
-        return 1;
-    size_t c = *cap ? *cap * 2 : 64;
-    while (c < need)
-        c *= 2;
-    void *p = realloc(*arr, c * elem);
-    if (!p)
-        return 0;
-    *arr = p;
-    *cap = c;
-    return 1;
-}
-
 damo_var *graph_add_var(damo_graph *g, var_kind kind, const gtype *t, const char *name)
 {
     damo_var *v = NULL;
-    if (!grow((void **)&g->vars, &g->cap, g->n + 1, sizeof *g->vars) ||
+    if (!grow_array((void **)&g->vars, &g->cap, g->n + 1, sizeof *g->vars) ||
         !(v = calloc(1, sizeof *v)) || (name && !(v->name = strdup(name)))) {
         free(v);
         err_set(&g->err, DAMO_ERR_NOMEM, "out of memory building the graph");
@@ -108,7 +94,7 @@ damo_var *graph_shared(damo_graph *g, shared_store *store, const gtype *t, const
     for (size_t i = 0; i < g->n_shared; i++)
         if (g->shared[i]->store == store)
             return g->shared[i];
-    if (!grow((void **)&g->shared, &g->cap_shared, g->n_shared + 1, sizeof *g->shared)) {
+    if (!grow_array((void **)&g->shared, &g->cap_shared, g->n_shared + 1, sizeof *g->shared)) {
         err_set(&g->err, DAMO_ERR_NOMEM, "out of memory building the graph");
         return NULL;
     }
@@ -126,7 +112,7 @@ gnode *graph_node(damo_graph *g, op_id op, const op_params *params, damo_var *co
 {
     size_t bytes = sizeof(gnode) + (size_t)(n_in + n_out) * sizeof(damo_var *);
     gnode *n = NULL;
-    if (!grow((void **)&g->nodes, &g->cap_nodes, g->n_nodes + 1, sizeof *g->nodes) ||
+    if (!grow_array((void **)&g->nodes, &g->cap_nodes, g->n_nodes + 1, sizeof *g->nodes) ||
         !(n = calloc(1, bytes))) {
         op_params p = *params;
         if (op_info_of(op)->params_free)

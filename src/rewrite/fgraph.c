@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/grow.h"
 #include "rewrite.h"
 
 typedef struct frame {
@@ -25,15 +26,9 @@ typedef struct cloner {
 
 static int push(cloner *c, damo_var *v)
 {
-    if (c->sp == c->cap) {
-        size_t cap = c->cap ? 2 * c->cap : 256;
-        frame *s = realloc(c->stack, cap * sizeof *s);
-        if (!s) {
-            err_set(c->e, DAMO_ERR_NOMEM, "out of memory cloning the graph");
-            return 0;
-        }
-        c->stack = s;
-        c->cap = cap;
+    if (!grow_array((void **)&c->stack, &c->cap, c->sp + 1, sizeof *c->stack)) {
+        err_set(c->e, DAMO_ERR_NOMEM, "out of memory cloning the graph");
+        return 0;
     }
     c->stack[c->sp++] = (frame){v, 0};
     return 1;
@@ -136,52 +131,21 @@ static damo_var *clone(cloner *c, damo_var *root)
     return c->memo[root->id];
 }
 
-static int ensure_clients(fgraph *fg, size_t n)
-{
-    if (n <= fg->cap_clients)
-        return 1;
-    size_t cap = fg->cap_clients ? fg->cap_clients : 256;
-    while (cap < n)
-        cap *= 2;
-    fg_clients *c = realloc(fg->clients, cap * sizeof *c);
-    if (!c)
-        return 0;
-    memset(c + fg->cap_clients, 0, (cap - fg->cap_clients) * sizeof *c);
-    fg->clients = c;
-    fg->cap_clients = cap;
-    return 1;
-}
-
 static int add_client(fgraph *fg, damo_var *v, gnode *n)
 {
-    if (!ensure_clients(fg, v->id + 1))
+    if (!grow_array((void **)&fg->clients, &fg->cap_clients, (size_t)v->id + 1, sizeof *fg->clients))
         return 0;
     fg_clients *c = &fg->clients[v->id];
-    if (c->n == c->cap) {
-        uint32_t cap = c->cap ? 2 * c->cap : 4;
-        gnode **nodes = realloc(c->nodes, cap * sizeof *nodes);
-        if (!nodes)
-            return 0;
-        c->nodes = nodes;
-        c->cap = cap;
-    }
+    if (!grow_array((void **)&c->nodes, &c->cap, c->n + 1, sizeof *c->nodes))
+        return 0;
     c->nodes[c->n++] = n;
     return 1;
 }
 
 static int enqueue(fgraph *fg, gnode *n)
 {
-    if (n->id >= fg->cap_queued) {
-        size_t cap = fg->cap_queued ? fg->cap_queued : 256;
-        while (cap <= n->id)
-            cap *= 2;
-        unsigned char *q = realloc(fg->queued, cap);
-        if (!q)
-            return 0;
-        memset(q + fg->cap_queued, 0, cap - fg->cap_queued);
-        fg->queued = q;
-        fg->cap_queued = cap;
-    }
+    if (!grow_array((void **)&fg->queued, &fg->cap_queued, (size_t)n->id + 1, 1))
+        return 0;
     if (fg->queued[n->id])
         return 1;
     if (fg->q_len == fg->q_cap) {
@@ -233,7 +197,7 @@ void fg_replace(fgraph *fg, damo_var *old, damo_var *with)
         taken = fg->clients[old->id];
         memset(&fg->clients[old->id], 0, sizeof taken);
     }
-    for (uint32_t i = 0; i < taken.n; i++) {
+    for (size_t i = 0; i < taken.n; i++) {
         gnode *c = taken.nodes[i];
         int hit = 0;
         for (int k = 0; k < c->n_in; k++)

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/grow.h"
 #include "rewrite.h"
 
 #define SEARCH_BUDGET 4096     /* nodes one legality search may visit */
@@ -88,7 +89,7 @@ static int search(fuser *f, size_t top, int forward, size_t lo, size_t hi, size_
         if (forward) {
             for (int o = 0; o < n->n_out; o++) {
                 const fg_clients *cl = fg_clients_of(f->fg, n->out[o]);
-                for (uint32_t j = 0; j < cl->n; j++)
+                for (size_t j = 0; j < cl->n; j++)
                     if (mark(f, cl->nodes[j]))
                         f->stack[top++] = cl->nodes[j];
             }
@@ -126,7 +127,7 @@ static int path_between(fuser *f, size_t x, size_t y)
         const gnode *n = f->live[f->pos[m]];
         if (forward) {
             const fg_clients *cl = fg_clients_of(f->fg, n->out[0]);
-            for (uint32_t j = 0; j < cl->n; j++)
+            for (size_t j = 0; j < cl->n; j++)
                 if (outside(f, cl->nodes[j], x, y) && mark(f, cl->nodes[j]))
                     f->stack[top++] = cl->nodes[j];
         } else {
@@ -180,7 +181,7 @@ static void cluster(fuser *f)
         for (int k = 0; k < n->n_in; k++) {
             const fg_clients *cl = fg_clients_of(f->fg, n->in[k]);
             int tried = 0;
-            for (uint32_t j = 0; j < cl->n && tried < SIBLINGS_TRIED; j++) {
+            for (size_t j = 0; j < cl->n && tried < SIBLINGS_TRIED; j++) {
                 gnode *s = cl->nodes[j];
                 if (s != n && fusible(f, s) && (size_t)f->pos[s->id] < i) {
                     tried++;
@@ -192,19 +193,13 @@ static void cluster(fuser *f)
 }
 
 /* Index of v in list[0..n), appending it when absent; -1 when out of memory. */
-static int index_of(damo_var ***list, int *n, int *cap, damo_var *v)
+static int index_of(damo_var ***list, int *n, size_t *cap, damo_var *v)
 {
     for (int i = 0; i < *n; i++)
         if ((*list)[i] == v)
             return i;
-    if (*n == *cap) {
-        int c = *cap ? 2 * *cap : 8;
-        damo_var **l = realloc(*list, (size_t)c * sizeof *l);
-        if (!l)
-            return -1;
-        *list = l;
-        *cap = c;
-    }
+    if (!grow_array((void **)list, cap, (size_t)*n + 1, sizeof **list))
+        return -1;
     (*list)[*n] = v;
     return (*n)++;
 }
@@ -215,7 +210,7 @@ static int escapes(fuser *f, const damo_var *v, size_t c)
     if (fg_is_output(f->fg, v))
         return 1;
     const fg_clients *cl = fg_clients_of(f->fg, v);
-    for (uint32_t j = 0; j < cl->n; j++) {
+    for (size_t j = 0; j < cl->n; j++) {
         const gnode *r = cl->nodes[j];
         if (f->pos[r->id] >= 0 && (!fusible(f, r) || f->parent[r->id] != c))
             return 1;
@@ -231,7 +226,8 @@ static damo_status build(fuser *f, gnode **members, int m)
     fused_prog *fp = calloc(1, sizeof *fp);
     sprog *p = fp ? &fp->prog : NULL;
     damo_var **ins = NULL, **outs = NULL;
-    int n_ins = 0, cap_ins = 0, n_outs = 0, cap_outs = 0;
+    int n_ins = 0, n_outs = 0;
+    size_t cap_ins = 0, cap_outs = 0;
     int *instr_of = malloc((size_t)m * sizeof *instr_of);
     gtype *types = NULL;
     weak_kind *weak = NULL;

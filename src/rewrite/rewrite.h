@@ -13,7 +13,7 @@
 
 typedef struct fg_clients {
     gnode **nodes;        /* nodes reading the variable (may repeat) */
-    uint32_t n, cap;
+    size_t n, cap;
 } fg_clients;
 
 typedef struct fgraph {

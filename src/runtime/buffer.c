@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/grow.h"
 #include "runtime.h"
 
 #define BUF_ALIGN ((size_t)64)
@@ -82,14 +83,8 @@ static int pool_put(rt_pool *p, rt_buf *b)
 {
     if (b->cap > POOL_MAX_BYTES)
         return 0;
-    if (p->n == p->alloc) {
-        size_t alloc = p->alloc ? 2 * p->alloc : 16;
-        rt_buf **items = realloc(p->items, alloc * sizeof *items);
-        if (!items)
-            return 0;
-        p->items = items;
-        p->alloc = alloc;
-    }
+    if (!grow_array((void **)&p->items, &p->alloc, p->n + 1, sizeof *p->items))
+        return 0;
     /* before its equals, so that the most recently released is reused first */
     size_t i = lower_bound(p, b->cap);
     memmove(p->items + i + 1, p->items + i, (p->n - i) * sizeof *p->items);

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/grow.h"
 #include "runtime.h"
 
 #define STAGE_MAX_BYTES ((size_t)64 << 10) /* larger uploads are not staged */
@@ -90,15 +91,7 @@ void rt_defer_free(rt_ctx *rt, void *mem, cl_event ev)
     rt_transfers *x = transfers(rt);
     if (x) {
         sweep(x);
-        if (x->n_defer == x->cap_defer) {
-            size_t cap = x->cap_defer ? 2 * x->cap_defer : 16;
-            deferred *d = realloc(x->defer, cap * sizeof *d);
-            if (d) {
-                x->defer = d;
-                x->cap_defer = cap;
-            }
-        }
-        if (x->n_defer < x->cap_defer) {
+        if (grow_array((void **)&x->defer, &x->cap_defer, x->n_defer + 1, sizeof *x->defer)) {
             x->defer[x->n_defer++] = (deferred){mem, ev};
             return;
         }

@@ -1,5 +1,7 @@
 #include "program.h"
 
+#include "../common/grow.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,25 +15,9 @@ void sprog_free(sprog *p)
     sprog_init(p);
 }
 
-/* Grows one array of a program; 0 when out of memory. */
-static int grow(void **arr, int *cap, int need, size_t elem)
-{
-    if (need <= *cap)
-        return 1;
-    int c = *cap ? *cap * 2 : 8;
-    while (c < need)
-        c *= 2;
-    void *q = realloc(*arr, (size_t)c * elem);
-    if (!q)
-        return 0;
-    *arr = q;
-    *cap = c;
-    return 1;
-}
-
 int sprog_add_input(sprog *p, damo_dtype dtype)
 {
-    if (!grow((void **)&p->in_dtype, &p->cap_in, p->n_in + 1, sizeof *p->in_dtype))
+    if (!grow_array((void **)&p->in_dtype, &p->cap_in, (size_t)p->n_in + 1, sizeof *p->in_dtype))
         return -1;
     p->in_dtype[p->n_in] = dtype;
     return p->n_in++;
@@ -40,7 +26,7 @@ int sprog_add_input(sprog *p, damo_dtype dtype)
 int sprog_add_instr(sprog *p, scalar_op op, const op_types *types, int n_args,
                     const sp_ref *args)
 {
-    if (!grow((void **)&p->instr, &p->cap_instr, p->n_instr + 1, sizeof *p->instr))
+    if (!grow_array((void **)&p->instr, &p->cap_instr, (size_t)p->n_instr + 1, sizeof *p->instr))
         return -1;
     sp_instr *ins = &p->instr[p->n_instr];
     memset(ins, 0, sizeof *ins);
@@ -54,7 +40,7 @@ int sprog_add_instr(sprog *p, scalar_op op, const op_types *types, int n_args,
 
 int sprog_add_output(sprog *p, int instr)
 {
-    if (!grow((void **)&p->out, &p->cap_out, p->n_out + 1, sizeof *p->out))
+    if (!grow_array((void **)&p->out, &p->cap_out, (size_t)p->n_out + 1, sizeof *p->out))
         return -1;
     p->out[p->n_out] = instr;
     return p->n_out++;

@@ -25,7 +25,7 @@ typedef struct sp_instr {
 
 typedef struct sprog {
     int n_in, n_instr, n_out;
-    int cap_in, cap_instr, cap_out;
+    size_t cap_in, cap_instr, cap_out;
     damo_dtype *in_dtype;
     sp_instr *instr;
     int *out;             /* instruction index of each output */
