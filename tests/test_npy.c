@@ -325,6 +325,10 @@ static const header_case header_cases[] = {
     {"{'descr': '<i8', 'fortran_order': False, 'shape': (2L, 3L), }", DAMO_OK, NULL},
     {"{'descr': '<f4', 'fortran_order': False, 'shape': (), }", DAMO_OK, NULL},
     {"{'descr': '|?', 'fortran_order': False, 'shape': (0, 7), }", DAMO_OK, NULL},
+    /* found by scripts/fuzz-npy.sh: no elements, but the other dimensions'
+     * product overflows (UBSan caught the Fortran strides computing it) */
+    {"{'descr': '<f8', 'fortran_order': True, 'shape': (1, 34, 2222222222222222222, 0), }",
+     DAMO_OK, NULL},
     {"{'descr': '>u1', 'fortran_order': False, 'shape': (6,), }", DAMO_OK, NULL},
     {repeated_key_header, DAMO_OK, NULL},
     {"{'descr': '<f8', 'fortran_order': False, 'shape': (3), }", DAMO_ERR_FORMAT, "not a tuple"},

@@ -348,7 +348,9 @@ static damo_status data_size(const npy_header *h, const char *path, int64_t *cou
 }
 
 /* Fortran-order data to C order, one element at a time (a one-off load
- * cost, not worth a blocked transpose). */
+ * cost, not worth a blocked transpose). Needs count > 0: the strides are
+ * then at most count, while beside a zero dimension the others' product
+ * can overflow. */
 static void fortran_to_c(const unsigned char *src, unsigned char *dst, const npy_header *h,
                          size_t isz, int64_t count)
 {
@@ -429,7 +431,7 @@ static damo_status decode(npy_src *s, npy_header *h, void **data, damo_err *e)
         free(buf);
         return st;
     }
-    if (h->fortran && h->ndim > 1) {
+    if (h->fortran && h->ndim > 1 && count > 0) {
         unsigned char *c_order = malloc(size ? size : 1);
         if (!c_order) {
             free(buf);
