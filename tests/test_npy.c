@@ -1,12 +1,16 @@
 /* The .npy codec against files written by NumPy (tests/data, made by
  * tests/data/make_npy.py with NumPy 2.4.6), against headers crafted here,
- * and against truncated and corrupted files. */
+ * against truncated and corrupted files, and against paths that are not
+ * regular files. */
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "api/npy.h"
@@ -321,6 +325,10 @@ static const header_case header_cases[] = {
     {"{'descr': '<i8', 'fortran_order': False, 'shape': (2L, 3L), }", DAMO_OK, NULL},
     {"{'descr': '<f4', 'fortran_order': False, 'shape': (), }", DAMO_OK, NULL},
     {"{'descr': '|?', 'fortran_order': False, 'shape': (0, 7), }", DAMO_OK, NULL},
+    /* found by scripts/fuzz-npy.sh: no elements, but the other dimensions'
+     * product overflows (UBSan caught the Fortran strides computing it) */
+    {"{'descr': '<f8', 'fortran_order': True, 'shape': (1, 34, 2222222222222222222, 0), }",
+     DAMO_OK, NULL},
     {"{'descr': '>u1', 'fortran_order': False, 'shape': (6,), }", DAMO_OK, NULL},
     {repeated_key_header, DAMO_OK, NULL},
     {"{'descr': '<f8', 'fortran_order': False, 'shape': (3), }", DAMO_ERR_FORMAT, "not a tuple"},
@@ -404,24 +412,156 @@ static void test_headers(void)
     }
 }
 
+/* npy_save's status and message for one call, which must name the path. */
+static void expect_save_error(const char *path, damo_dtype dtype, int ndim,
+                              const int64_t *shape, const void *data, damo_status code,
+                              const char *words)
+{
+    damo_err e;
+    err_clear(&e);
+    damo_status st = npy_save(path, dtype, ndim, shape, data, &e);
+    CHECK_MSG(st == code, "save %s: got %s (%s), expected %s", path, damo_status_name(st),
+              e.msg, damo_status_name(code));
+    CHECK_STR_HAS(e.msg, path);
+    CHECK_STR_HAS(e.msg, words);
+}
+
 static void test_save_errors(void)
 {
     damo_err e;
     int64_t shape[DAMO_MAX_DIMS + 1] = {1, 1, 1, 1, 1, 1, 1, 1, 1};
     double x[2] = {1, 2};
-    CHECK(npy_save(tmp_file("bad.npy"), DAMO_FLOAT64, DAMO_MAX_DIMS + 1, shape, x, &e) ==
-          DAMO_ERR_INVALID);
+    const char *bad = tmp_file("bad.npy");
+    expect_save_error(bad, DAMO_FLOAT64, DAMO_MAX_DIMS + 1, shape, x, DAMO_ERR_INVALID, "rank");
     int64_t neg[1] = {-1};
-    CHECK(npy_save(tmp_file("bad.npy"), DAMO_FLOAT64, 1, neg, x, &e) == DAMO_ERR_INVALID);
-    CHECK(npy_save(tmp_file("bad.npy"), DAMO_FLOAT64, 1, shape, NULL, &e) == DAMO_ERR_INVALID);
-    CHECK(npy_save(tmp_file("bad.npy"), DAMO_NUM_DTYPES, 1, shape, x, &e) == DAMO_ERR_INVALID);
+    expect_save_error(bad, DAMO_FLOAT64, 1, neg, x, DAMO_ERR_INVALID, "negative");
+    expect_save_error(bad, DAMO_FLOAT64, 1, shape, NULL, DAMO_ERR_INVALID, "data is NULL");
+    expect_save_error(bad, DAMO_NUM_DTYPES, 1, shape, x, DAMO_ERR_INVALID, "dtype");
+    int64_t huge[2] = {INT64_MAX, 2};
+    expect_save_error(bad, DAMO_FLOAT64, 2, huge, x, DAMO_ERR_INVALID, "too many elements");
     CHECK(npy_save(NULL, DAMO_FLOAT64, 1, shape, x, &e) == DAMO_ERR_INVALID);
-    CHECK(npy_save(tmp_file("no/such/dir.npy"), DAMO_FLOAT64, 1, shape, x, &e) == DAMO_ERR_IO);
-    CHECK_STR_HAS(e.msg, "no/such/dir.npy");
-    CHECK_STR_HAS(e.msg, strerror(ENOENT));
+    expect_save_error(tmp_file("no/such/dir.npy"), DAMO_FLOAT64, 1, shape, x, DAMO_ERR_IO,
+                      strerror(ENOENT));
+    expect_save_error(tmp_dir, DAMO_FLOAT64, 1, shape, x, DAMO_ERR_IO, strerror(EISDIR));
     int64_t zero[1] = {0};
     CHECK(npy_save(tmp_file("empty.npy"), DAMO_FLOAT64, 1, zero, NULL, &e) == DAMO_OK);
+}
+
+/* NULL arguments: the message names the path whenever there is one. */
+static void test_null_arguments(void)
+{
+    damo_err e;
+    damo_dtype dtype;
+    int ndim;
+    int64_t shape[DAMO_MAX_DIMS];
+    void *data = &e;
+    const char *path = data_file("f8_1d.npy");
     CHECK(npy_load(NULL, NULL, NULL, NULL, NULL, &e) == DAMO_ERR_INVALID);
+    CHECK(npy_load(NULL, &dtype, &ndim, shape, &data, &e) == DAMO_ERR_INVALID);
+    CHECK(data == NULL);
+    CHECK_STR_HAS(e.msg, "path is NULL");
+    CHECK(npy_load(path, &dtype, &ndim, shape, NULL, &e) == DAMO_ERR_INVALID);
+    CHECK_STR_HAS(e.msg, path);
+    CHECK(npy_load(path, NULL, &ndim, shape, &data, &e) == DAMO_ERR_INVALID);
+    CHECK_STR_HAS(e.msg, path);
+    CHECK(npy_load(path, &dtype, NULL, shape, &data, &e) == DAMO_ERR_INVALID);
+    CHECK_STR_HAS(e.msg, path);
+    CHECK(npy_load(path, &dtype, &ndim, NULL, &data, &e) == DAMO_ERR_INVALID);
+    CHECK_STR_HAS(e.msg, path);
+    CHECK(npy_parse("x", 1, "buf", &dtype, &ndim, shape, NULL, &e) == DAMO_ERR_INVALID);
+    CHECK_STR_HAS(e.msg, "buf");
+    CHECK(npy_parse("x", 1, NULL, &dtype, &ndim, shape, &data, &e) == DAMO_ERR_INVALID);
+    CHECK(npy_parse(NULL, 1, "buf", &dtype, &ndim, shape, &data, &e) == DAMO_ERR_INVALID);
+    CHECK_STR_HAS(e.msg, "buf");
+    CHECK(npy_parse(NULL, 0, "buf", &dtype, &ndim, shape, &data, &e) == DAMO_ERR_FORMAT);
+    CHECK_STR_HAS(e.msg, "buf: empty file");
+}
+
+static void on_alarm(int sig)
+{
+    (void)sig;
+    static const char msg[] = "test_npy: timed out (opening a FIFO blocked)\n";
+    if (write(STDERR_FILENO, msg, sizeof msg - 1) < 0)
+        _exit(2);
+    _exit(1);
+}
+
+/* A FIFO with nobody at the other end: opening it to read or write would
+ * wait forever, so the alarm turns a hang into a failure. Both calls refuse
+ * it and leave it in place. */
+static void test_fifo(void)
+{
+    const char *path = tmp_file("fifo.npy");
+    CHECK(mkfifo(path, 0600) == 0);
+    signal(SIGALRM, on_alarm);
+    alarm(30);
+    expect_error(path, DAMO_ERR_IO, "not a regular file");
+    double x[1] = {1};
+    int64_t shape[1] = {1};
+    expect_save_error(path, DAMO_FLOAT64, 1, shape, x, DAMO_ERR_IO, strerror(ENXIO));
+    alarm(0);
+    struct stat st;
+    CHECK(lstat(path, &st) == 0 && S_ISFIFO(st.st_mode));
+}
+
+/* Each seed file from memory gives what npy_load gives from the file: the
+ * same array, or the same error with the name in place of the path; and
+ * every proper prefix of it is refused. */
+static void test_parse_seeds(void)
+{
+    DIR *d = opendir(DAMO_TEST_DATA_DIR);
+    CHECK(d != NULL);
+    struct dirent *ent;
+    int seeds = 0;
+    while (d && (ent = readdir(d))) {
+        size_t nlen = strlen(ent->d_name);
+        if (nlen < 4 || strcmp(ent->d_name + nlen - 4, ".npy") != 0)
+            continue;
+        seeds++;
+        char path[1024], name[300];
+        snprintf(path, sizeof path, "%s", data_file(ent->d_name));
+        snprintf(name, sizeof name, "mem:%s", ent->d_name);
+        size_t n = 0;
+        unsigned char *bytes = slurp(path, &n);
+        if (!CHECK(bytes != NULL))
+            continue;
+        damo_err ef, em;
+        err_clear(&ef);
+        err_clear(&em);
+        damo_dtype tf, tm;
+        int ndf, ndm;
+        int64_t shf[DAMO_MAX_DIMS], shm[DAMO_MAX_DIMS];
+        void *df, *dm;
+        damo_status sf = npy_load(path, &tf, &ndf, shf, &df, &ef);
+        damo_status sm = npy_parse(bytes, n, name, &tm, &ndm, shm, &dm, &em);
+        CHECK_MSG(sf == sm, "%s: load %s, parse %s", name, damo_status_name(sf),
+                  damo_status_name(sm));
+        if (sf == DAMO_OK && sm == DAMO_OK) {
+            CHECK_MSG(tf == tm && ndf == ndm &&
+                          !memcmp(shf, shm, sizeof(int64_t) * (size_t)ndf) &&
+                          !memcmp(df, dm, (size_t)count_of(ndf, shf) * damo_dtype_size(tf)),
+                      "%s: parse differs from load", name);
+        } else if (sf != DAMO_OK && sm != DAMO_OK) {
+            CHECK_MSG(!strncmp(em.msg, name, strlen(name)) &&
+                          !strcmp(ef.msg + strlen(path), em.msg + strlen(name)),
+                      "%s: \"%s\" vs \"%s\"", name, ef.msg, em.msg);
+        }
+        if (sf == DAMO_OK)
+            free(df);
+        if (sm == DAMO_OK)
+            free(dm);
+        int prefix_ok = 0;
+        for (size_t len = 0; len < n; len++)
+            if (npy_parse(bytes, len, name, &tm, &ndm, shm, &dm, &em) == DAMO_OK) {
+                prefix_ok = 1;
+                free(dm);
+            }
+        CHECK_MSG(!prefix_ok, "%s: a proper prefix parsed", name);
+        free(bytes);
+    }
+    if (d)
+        closedir(d);
+    CHECK(seeds >= 20);
 }
 
 /* Every proper prefix of a valid file is an error, and random header bytes
@@ -476,9 +616,12 @@ int main(void)
     test_error_files();
     test_headers();
     test_save_errors();
+    test_null_arguments();
+    test_fifo();
+    test_parse_seeds();
     test_fuzz();
     static const char *const made[] = {"resaved.npy", "rt.npy", "hdr.npy", "empty.npy",
-                                       "fuzz.npy", "bad.npy"};
+                                       "fuzz.npy", "bad.npy", "fifo.npy"};
     for (size_t i = 0; i < sizeof made / sizeof made[0]; i++)
         remove(tmp_file(made[i]));
     CHECK(rmdir(tmp_dir) == 0);

@@ -1,10 +1,12 @@
 #include "npy.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "../common/dtype.h"
 #include "../common/strbuf.h"
@@ -288,15 +290,39 @@ static uint32_t read_le(const unsigned char *p, int nbytes)
     return v;
 }
 
+/* Where a .npy comes from: an open file, or a buffer in memory (which lets
+ * a fuzzer drive the very code that reads files). */
+typedef struct npy_src {
+    const char *path; /* names the source in every message */
+    FILE *f;          /* NULL: reading mem */
+    const unsigned char *mem;
+    size_t size;      /* the file's size when opened, or the buffer's */
+    size_t pos;       /* in mem */
+} npy_src;
+
+/* Up to n bytes; fewer at the end of the source or on a read error. */
+static size_t src_read(npy_src *s, void *dst, size_t n)
+{
+    if (s->f)
+        return fread(dst, 1, n, s->f);
+    size_t got = n < s->size - s->pos ? n : s->size - s->pos;
+    if (got)
+        memcpy(dst, s->mem + s->pos, got);
+    s->pos += got;
+    return got;
+}
+
+static int src_failed(const npy_src *s) { return s->f && ferror(s->f); }
+
 /* Reads exactly n bytes; a short read is an I/O error or, at end of file,
  * a file that shrank since its size was checked. */
-static damo_status read_exact(FILE *f, void *dst, size_t n, const char *path, damo_err *e)
+static damo_status read_exact(npy_src *s, void *dst, size_t n, damo_err *e)
 {
-    if (fread(dst, 1, n, f) == n)
+    if (src_read(s, dst, n) == n)
         return DAMO_OK;
-    if (ferror(f))
-        return err_set(e, DAMO_ERR_IO, "%s: read failed: %s", path, strerror(errno));
-    return err_set(e, DAMO_ERR_FORMAT, "%s: unexpected end of file", path);
+    if (src_failed(s))
+        return err_set(e, DAMO_ERR_IO, "%s: read failed: %s", s->path, strerror(errno));
+    return err_set(e, DAMO_ERR_FORMAT, "%s: unexpected end of file", s->path);
 }
 
 /* Element count and byte size of the data, or an error when either does not
@@ -322,7 +348,9 @@ static damo_status data_size(const npy_header *h, const char *path, int64_t *cou
 }
 
 /* Fortran-order data to C order, one element at a time (a one-off load
- * cost, not worth a blocked transpose). */
+ * cost, not worth a blocked transpose). Needs count > 0: the strides are
+ * then at most count, while beside a zero dimension the others' product
+ * can overflow. */
 static void fortran_to_c(const unsigned char *src, unsigned char *dst, const npy_header *h,
                          size_t isz, int64_t count)
 {
@@ -343,18 +371,13 @@ static void fortran_to_c(const unsigned char *src, unsigned char *dst, const npy
     }
 }
 
-static damo_status load_open(FILE *f, const char *path, npy_header *h, void **data, damo_err *e)
+static damo_status decode(npy_src *s, npy_header *h, void **data, damo_err *e)
 {
-    struct stat sbuf;
-    if (fstat(fileno(f), &sbuf) != 0)
-        return err_set(e, DAMO_ERR_IO, "%s: %s", path, strerror(errno));
-    if (!S_ISREG(sbuf.st_mode))
-        return err_set(e, DAMO_ERR_IO, "%s: not a regular file", path);
-    int64_t fsize = (int64_t)sbuf.st_size;
-
+    const char *path = s->path;
+    int64_t fsize = (int64_t)s->size;
     unsigned char pre[12];
-    size_t got = fread(pre, 1, MAGIC_LEN, f);
-    if (ferror(f))
+    size_t got = src_read(s, pre, MAGIC_LEN);
+    if (src_failed(s))
         return err_set(e, DAMO_ERR_IO, "%s: read failed: %s", path, strerror(errno));
     if (got == 0)
         return err_set(e, DAMO_ERR_FORMAT, "%s: empty file, not a .npy file", path);
@@ -368,7 +391,7 @@ static damo_status load_open(FILE *f, const char *path, npy_header *h, void **da
                        "%s: unsupported .npy format version %d.%d (damo reads 1.0, 2.0, 3.0)",
                        path, major, minor);
     int lenbytes = major == 1 ? 2 : 4;
-    damo_status st = read_exact(f, pre + MAGIC_LEN, (size_t)lenbytes, path, e);
+    damo_status st = read_exact(s, pre + MAGIC_LEN, (size_t)lenbytes, e);
     if (st != DAMO_OK)
         return st;
     int64_t hlen = read_le(pre + MAGIC_LEN, lenbytes);
@@ -383,7 +406,7 @@ static damo_status load_open(FILE *f, const char *path, npy_header *h, void **da
     char *text = malloc((size_t)hlen + 1);
     if (!text)
         return err_set(e, DAMO_ERR_NOMEM, "%s: out of memory reading the header", path);
-    st = read_exact(f, text, (size_t)hlen, path, e);
+    st = read_exact(s, text, (size_t)hlen, e);
     if (st == DAMO_OK)
         st = parse_header(path, text, (size_t)hlen, h, e);
     free(text);
@@ -403,12 +426,12 @@ static damo_status load_open(FILE *f, const char *path, npy_header *h, void **da
     unsigned char *buf = malloc(size ? size : 1);
     if (!buf)
         return err_set(e, DAMO_ERR_NOMEM, "%s: out of memory for %zu bytes of data", path, size);
-    st = read_exact(f, buf, size, path, e);
+    st = read_exact(s, buf, size, e);
     if (st != DAMO_OK) {
         free(buf);
         return st;
     }
-    if (h->fortran && h->ndim > 1) {
+    if (h->fortran && h->ndim > 1 && count > 0) {
         unsigned char *c_order = malloc(size ? size : 1);
         if (!c_order) {
             free(buf);
@@ -428,27 +451,93 @@ static damo_status load_open(FILE *f, const char *path, npy_header *h, void **da
     return DAMO_OK;
 }
 
-damo_status npy_load(const char *path, damo_dtype *dtype, int *ndim,
-                     int64_t shape[DAMO_MAX_DIMS], void **data, damo_err *e)
+/* Clears *data, then checks the arguments every reader takes; `name` is
+ * the path or the name standing for it, `name_param` what fn calls it. */
+static damo_status check_outputs(const char *fn, const char *name_param, const char *name,
+                                 damo_dtype *dtype, int *ndim, const int64_t *shape,
+                                 void **data, damo_err *e)
 {
-    if (!data)
-        return err_set(e, DAMO_ERR_INVALID, "npy_load: data is NULL");
-    *data = NULL;
-    if (!path || !dtype || !ndim || !shape)
-        return err_set(e, DAMO_ERR_INVALID, "npy_load: NULL argument");
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return err_set(e, DAMO_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    if (data)
+        *data = NULL;
+    if (!name)
+        return err_set(e, DAMO_ERR_INVALID, "%s: %s is NULL", fn, name_param);
+    if (!dtype || !ndim || !shape || !data)
+        return err_set(e, DAMO_ERR_INVALID, "%s: %s: NULL output argument", name, fn);
+    return DAMO_OK;
+}
+
+static damo_status read_npy(npy_src *s, damo_dtype *dtype, int *ndim,
+                            int64_t shape[DAMO_MAX_DIMS], void **data, damo_err *e)
+{
     npy_header h;
     memset(&h, 0, sizeof h);
-    damo_status st = load_open(f, path, &h, data, e);
-    fclose(f);
+    damo_status st = decode(s, &h, data, e);
     if (st != DAMO_OK)
         return st;
     *dtype = h.dtype;
     *ndim = h.ndim;
     memcpy(shape, h.shape, sizeof h.shape);
     return DAMO_OK;
+}
+
+/* Opens path as a stream, refusing anything but a regular file: opening a
+ * FIFO waits until another process opens its other end (forever, if none
+ * does), and a device or a directory is no place for an array. O_NONBLOCK
+ * only keeps the open itself from waiting; it is cleared before any I/O.
+ * *size (if not NULL): the file's size once open. */
+static damo_status open_regular(const char *path, int flags, FILE **out, int64_t *size,
+                                damo_err *e)
+{
+    *out = NULL;
+    int fd = open(path, flags | O_NONBLOCK | O_CLOEXEC, 0666);
+    if (fd < 0)
+        return err_set(e, DAMO_ERR_IO, "%s: cannot %s: %s", path,
+                       flags & O_CREAT ? "create" : "open", strerror(errno));
+    struct stat st;
+    int fl = 0;
+    damo_status code = DAMO_OK;
+    if (fstat(fd, &st) != 0)
+        code = err_set(e, DAMO_ERR_IO, "%s: %s", path, strerror(errno));
+    else if (!S_ISREG(st.st_mode))
+        code = err_set(e, DAMO_ERR_IO, "%s: not a regular file", path);
+    else if ((fl = fcntl(fd, F_GETFL)) < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0 ||
+             !(*out = fdopen(fd, flags & O_CREAT ? "wb" : "rb")))
+        code = err_set(e, DAMO_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    if (code != DAMO_OK) {
+        close(fd);
+        return code;
+    }
+    if (size)
+        *size = (int64_t)st.st_size;
+    return DAMO_OK;
+}
+
+damo_status npy_load(const char *path, damo_dtype *dtype, int *ndim,
+                     int64_t shape[DAMO_MAX_DIMS], void **data, damo_err *e)
+{
+    damo_status st = check_outputs("npy_load", "path", path, dtype, ndim, shape, data, e);
+    if (st != DAMO_OK)
+        return st;
+    FILE *f;
+    int64_t size;
+    if ((st = open_regular(path, O_RDONLY, &f, &size, e)) != DAMO_OK)
+        return st;
+    npy_src s = {path, f, NULL, (size_t)size, 0};
+    st = read_npy(&s, dtype, ndim, shape, data, e);
+    fclose(f);
+    return st;
+}
+
+damo_status npy_parse(const void *buf, size_t len, const char *name, damo_dtype *dtype,
+                      int *ndim, int64_t shape[DAMO_MAX_DIMS], void **data, damo_err *e)
+{
+    damo_status st = check_outputs("npy_parse", "name", name, dtype, ndim, shape, data, e);
+    if (st != DAMO_OK)
+        return st;
+    if (!buf && len > 0)
+        return err_set(e, DAMO_ERR_INVALID, "%s: npy_parse: NULL buffer", name);
+    npy_src s = {name, NULL, buf, len, 0};
+    return read_npy(&s, dtype, ndim, shape, data, e);
 }
 
 /* NumPy's header for a C-order array, with its trailing spaces: room for the
@@ -513,10 +602,11 @@ damo_status npy_save(const char *path, damo_dtype dtype, int ndim, const int64_t
     pre[8] = (unsigned char)(hdr.len & 0xff);
     pre[9] = (unsigned char)(hdr.len >> 8);
 
-    FILE *f = fopen(path, "wb");
-    if (!f) {
+    FILE *f;
+    damo_status st = open_regular(path, O_WRONLY | O_CREAT | O_TRUNC, &f, NULL, e);
+    if (st != DAMO_OK) {
         sb_free(&hdr);
-        return err_set(e, DAMO_ERR_IO, "%s: cannot create: %s", path, strerror(errno));
+        return st;
     }
     int ok = fwrite(pre, 1, sizeof pre, f) == sizeof pre &&
              fwrite(hdr.s, 1, hdr.len, f) == hdr.len &&

@@ -1,18 +1,31 @@
 /* Program building with two caches: built programs in memory (per
- * context), and program binaries on disk keyed by everything that could
- * change the binary (a build costs ~0.5 s on PoCL, a saved binary ~3 ms).
+ * context), and program binaries on disk (a build costs ~0.5 s on PoCL, a
+ * saved binary ~3 ms).
  *
- * A disk entry is <key>.bin in the cache directory:
- *   "DAMOBIN1" | key u64 | binary length u64 | FNV-1a of the binary u64 | binary
- * (native byte order; a foreign machine's file fails the key check). Any
- * mismatch, a short or long file, or a binary the driver refuses means a
- * rebuild that overwrites the entry: a cache file is never trusted blindly.
- * Writes go to a temporary file renamed into place, so a reader never sees
- * half a file even with several processes sharing the directory.
+ * Whoever can write a disk entry chooses the code damo runs, so nothing
+ * found on disk is trusted. The directory must be a directory owned by the
+ * effective user and writable by nobody else (what ssh demands of ~/.ssh),
+ * or the disk cache is off. An entry is <key>.bin, key a 64-bit hash of its
+ * header:
+ *   "DAMOBIN3"
+ *   device name | device version | driver version | platform version |
+ *   damo version | build options | kernel source
+ *                              (each a u64 length, then that many bytes)
+ *   binary length u64 | FNV-1a of the binary u64 | binary
+ * (native byte order). The hash only names the file: an entry is used when
+ * its header equals, byte for byte, the one this lookup would write, so a
+ * colliding entry or one copied from another kernel is never run. Entries
+ * are opened without following symlinks and without blocking (a FIFO under
+ * an entry's name would otherwise hang the reader) and must be regular
+ * files. Any mismatch, a short or long file, or a binary the driver refuses
+ * means a rebuild that overwrites the entry.
+ * Writes go to a temporary file (mode 0600) renamed into place, so a reader
+ * never sees half a file even with several processes sharing the directory.
  *
  * Build options are passed through untouched; without -cl-std a device
  * compiles OpenCL C 1.x (the highest it has), which is what damo emits. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,8 +36,6 @@
 #include "../common/strbuf.h"
 #include "runtime.h"
 
-#define HEADER_BYTES 32
-
 typedef struct prog_entry {
     uint64_t key;
     char *source, *options;
@@ -34,11 +45,13 @@ typedef struct prog_entry {
 
 struct rt_prog_cache {
     prog_entry *head;
-    uint64_t device_hash;  /* everything in the disk key but the program */
-    char *dir;             /* NULL: no usable cache directory */
+    strbuf device_fields;  /* the magic and the device's fields: how every
+                            * entry header of this context starts */
+    char *dir;             /* NULL: the disk cache is off */
+    char *info;            /* rt_cache_info's line; NULL when out of memory */
 };
 
-static const char MAGIC[8] = {'D', 'A', 'M', 'O', 'B', 'I', 'N', '1'};
+static const char MAGIC[8] = {'D', 'A', 'M', 'O', 'B', 'I', 'N', '3'};
 
 void rt_progs_release(rt_ctx *rt)
 {
@@ -51,12 +64,14 @@ void rt_progs_release(rt_ctx *rt)
         free(p->options);
         free(p);
     }
+    sb_free(&rt->progs->device_fields);
     free(rt->progs->dir);
+    free(rt->progs->info);
     free(rt->progs);
     rt->progs = NULL;
 }
 
-/* mkdir -p; 0 on failure. */
+/* mkdir -p; 0 on failure (errno set). */
 static int make_dirs(char *path)
 {
     for (char *p = path + 1; *p; p++)
@@ -70,41 +85,79 @@ static int make_dirs(char *path)
     return mkdir(path, 0700) == 0 || errno == EEXIST;
 }
 
-/* DAMO_CACHE_DIR, else $XDG_CACHE_HOME/damo, else $HOME/.cache/damo, created
- * if missing; NULL when none can be made (the disk cache is then skipped:
- * it saves time, it is never needed for correctness). */
-static char *cache_dir(void)
+/* DAMO_CACHE_DIR, else $XDG_CACHE_HOME/damo, else $HOME/.cache/damo, into
+ * b; 0 when none is set. */
+static int cache_dir_path(strbuf *b)
 {
     const char *env = getenv("DAMO_CACHE_DIR"), *xdg = getenv("XDG_CACHE_HOME"),
                *home = getenv("HOME");
-    strbuf b;
-    sb_init(&b);
     if (env && *env)
-        sb_puts(&b, env);
+        sb_puts(b, env);
     else if (xdg && *xdg)
-        sb_printf(&b, "%s/damo", xdg);
+        sb_printf(b, "%s/damo", xdg);
     else if (home && *home)
-        sb_printf(&b, "%s/.cache/damo", home);
+        sb_printf(b, "%s/.cache/damo", home);
     else
-        return NULL;
-    char *dir = sb_take(&b);
-    if (dir && !make_dirs(dir)) {
-        free(dir);
-        dir = NULL;
-    }
-    return dir;
+        return 0;
+    return 1;
 }
 
-static uint64_t device_hash(const rt_device *d)
+/* Sets c->dir to the cache directory, created if missing, or leaves it NULL
+ * (the disk cache saves time, it is never needed for correctness), and
+ * c->info to the line saying which and why. The checks come after mkdir so
+ * that a directory someone else made first is caught too. */
+static void open_cache_dir(rt_prog_cache *c)
+{
+    strbuf path, info;
+    sb_init(&path);
+    sb_init(&info);
+    struct stat st;
+    int usable = 0;
+    if (!cache_dir_path(&path))
+        sb_puts(&info, "disk cache off: none of DAMO_CACHE_DIR, XDG_CACHE_HOME, HOME is set");
+    else if (path.failed)
+        sb_puts(&info, "disk cache off: out of memory");
+    else if (!make_dirs(path.s))
+        sb_printf(&info, "disk cache off: cannot create %s: %s", path.s, strerror(errno));
+    else if (stat(path.s, &st) != 0)
+        sb_printf(&info, "disk cache off: %s: %s", path.s, strerror(errno));
+    else if (!S_ISDIR(st.st_mode))
+        sb_printf(&info, "disk cache off: %s is not a directory", path.s);
+    else if (st.st_uid != geteuid())
+        sb_printf(&info, "disk cache off: %s is owned by uid %ld, not by this user (uid %ld)",
+                  path.s, (long)st.st_uid, (long)geteuid());
+    else if (st.st_mode & (S_IWGRP | S_IWOTH))
+        sb_printf(&info, "disk cache off: %s is writable by %s", path.s,
+                  st.st_mode & S_IWOTH ? "others" : "its group");
+    else {
+        sb_printf(&info, "disk cache: %s", path.s);
+        usable = 1;
+    }
+    c->info = sb_take(&info);
+    if (usable && c->info)
+        c->dir = sb_take(&path);
+    sb_free(&path);
+}
+
+/* A header field: its length, then its bytes. */
+static void put_field(strbuf *b, const char *s)
+{
+    uint64_t n = strlen(s);
+    sb_putn(b, (const char *)&n, sizeof n);
+    sb_putn(b, s, (size_t)n);
+}
+
+static void put_device_fields(strbuf *b, const rt_device *d)
 {
     char pver[256] = "";
     if (clGetPlatformInfo(d->platform, CL_PLATFORM_VERSION, sizeof pver, pver, NULL) != CL_SUCCESS)
         pver[0] = '\0';
-    uint64_t h = hash_str(HASH_SEED, d->name);
-    h = hash_str(h, d->version);
-    h = hash_str(h, d->driver_version);
-    h = hash_str(h, pver);
-    return hash_str(h, DAMO_VERSION_STRING);
+    sb_putn(b, MAGIC, sizeof MAGIC);
+    put_field(b, d->name);
+    put_field(b, d->version);
+    put_field(b, d->driver_version);
+    put_field(b, pver);
+    put_field(b, DAMO_VERSION_STRING);
 }
 
 static damo_status cache_open(rt_ctx *rt, damo_err *e)
@@ -113,54 +166,82 @@ static damo_status cache_open(rt_ctx *rt, damo_err *e)
         return DAMO_OK;
     if (!(rt->progs = calloc(1, sizeof *rt->progs)))
         return err_set(e, DAMO_ERR_NOMEM, "out of memory creating the program cache");
-    rt->progs->device_hash = device_hash(&rt->dev);
-    rt->progs->dir = cache_dir();
+    sb_init(&rt->progs->device_fields);
+    put_device_fields(&rt->progs->device_fields, &rt->dev);
+    if (!rt->progs->device_fields.failed)
+        open_cache_dir(rt->progs);
     return DAMO_OK;
 }
 
-/* The entry's path, or NULL (no cache directory, or out of memory). */
+const char *rt_cache_info(rt_ctx *rt)
+{
+    /* the only failure is running out of memory, which leaves the cache off */
+    if (cache_open(rt, NULL) != DAMO_OK || !rt->progs->info)
+        return "disk cache off: out of memory";
+    return rt->progs->info;
+}
+
+/* The entry's path, or NULL (out of memory). */
 static char *entry_path(const rt_prog_cache *c, uint64_t key)
 {
-    if (!c->dir)
-        return NULL;
     strbuf b;
     sb_init(&b);
     sb_printf(&b, "%s/%016llx.bin", c->dir, (unsigned long long)key);
     return sb_take(&b);
 }
 
-static int read_u64(FILE *f, uint64_t *v) { return fread(v, sizeof *v, 1, f) == 1; }
-static int write_u64(FILE *f, uint64_t v) { return fwrite(&v, sizeof v, 1, f) == 1; }
+/* Reads exactly n bytes; 0 on an error or at end of file. */
+static int read_full(int fd, void *dst, size_t n)
+{
+    unsigned char *p = dst;
+    while (n > 0) {
+        ssize_t got = read(fd, p, n);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0)
+            return 0;
+        p += got;
+        n -= (size_t)got;
+    }
+    return 1;
+}
 
-/* The entry's binary when every check passes; NULL otherwise. */
-static unsigned char *disk_load(const char *path, uint64_t key, size_t *len)
+/* The entry's binary when the file at path is a regular file holding
+ * exactly the header hdr and a binary of the recorded length and checksum;
+ * NULL otherwise. */
+static unsigned char *disk_load(const char *path, const strbuf *hdr, size_t *len)
 {
     *len = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f)
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
         return NULL;
     struct stat st;
-    char magic[sizeof MAGIC];
-    uint64_t k, n, sum;
+    uint64_t n = 0, sum = 0;
+    const uint64_t fixed = hdr->len + sizeof n + sizeof sum;
+    char *seen = malloc(hdr->len);
     /* the length must match the file's, so that a corrupt header cannot ask
      * for a huge allocation and trailing bytes are caught */
-    int ok = fstat(fileno(f), &st) == 0 && st.st_size > HEADER_BYTES &&
-             fread(magic, 1, sizeof magic, f) == sizeof magic &&
-             memcmp(magic, MAGIC, sizeof magic) == 0 && read_u64(f, &k) && k == key &&
-             read_u64(f, &n) && n == (uint64_t)st.st_size - HEADER_BYTES && read_u64(f, &sum);
+    int ok = seen && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+             (uint64_t)st.st_size > fixed && read_full(fd, seen, hdr->len) &&
+             memcmp(seen, hdr->s, hdr->len) == 0 && read_full(fd, &n, sizeof n) &&
+             n == (uint64_t)st.st_size - fixed && read_full(fd, &sum, sizeof sum);
+    free(seen);
     unsigned char *bin = ok ? malloc((size_t)n) : NULL;
-    if (bin && (fread(bin, 1, (size_t)n, f) != n || hash_bytes(HASH_SEED, bin, (size_t)n) != sum)) {
+    if (bin && (!read_full(fd, bin, (size_t)n) || hash_bytes(HASH_SEED, bin, (size_t)n) != sum)) {
         free(bin);
         bin = NULL;
     }
-    fclose(f);
+    close(fd);
     if (bin)
         *len = (size_t)n;
     return bin;
 }
 
+static int write_u64(FILE *f, uint64_t v) { return fwrite(&v, sizeof v, 1, f) == 1; }
+
 /* Best effort: a failed write only costs a rebuild next time. */
-static void disk_store(const char *path, uint64_t key, const unsigned char *bin, size_t len)
+static void disk_store(const char *path, const strbuf *hdr, const unsigned char *bin,
+                       size_t len)
 {
     strbuf b;
     sb_init(&b);
@@ -176,9 +257,8 @@ static void disk_store(const char *path, uint64_t key, const unsigned char *bin,
         free(tmp);
         return;
     }
-    int ok = fwrite(MAGIC, 1, sizeof MAGIC, f) == sizeof MAGIC && write_u64(f, key) &&
-             write_u64(f, len) && write_u64(f, hash_bytes(HASH_SEED, bin, len)) &&
-             fwrite(bin, 1, len, f) == len;
+    int ok = fwrite(hdr->s, 1, hdr->len, f) == hdr->len && write_u64(f, len) &&
+             write_u64(f, hash_bytes(HASH_SEED, bin, len)) && fwrite(bin, 1, len, f) == len;
     ok = (fclose(f) == 0) && ok;
     if (!ok || rename(tmp, path) != 0)
         unlink(tmp);
@@ -240,7 +320,7 @@ static damo_status from_source(rt_ctx *rt, const char *source, const char *optio
     return DAMO_OK;
 }
 
-static void store_binary(cl_program p, const char *path, uint64_t key)
+static void store_binary(cl_program p, const char *path, const strbuf *hdr)
 {
     size_t len = 0;
     if (clGetProgramInfo(p, CL_PROGRAM_BINARY_SIZES, sizeof len, &len, NULL) != CL_SUCCESS ||
@@ -248,7 +328,7 @@ static void store_binary(cl_program p, const char *path, uint64_t key)
         return;
     unsigned char *bin = malloc(len);
     if (bin && clGetProgramInfo(p, CL_PROGRAM_BINARIES, sizeof bin, &bin, NULL) == CL_SUCCESS)
-        disk_store(path, key, bin, len);
+        disk_store(path, hdr, bin, len);
     free(bin);
 }
 
@@ -256,10 +336,20 @@ static void store_binary(cl_program p, const char *path, uint64_t key)
 static damo_status load_or_build(rt_ctx *rt, const char *source, const char *options,
                                  cl_program *out, damo_err *e)
 {
-    uint64_t key = hash_str(hash_str(rt->progs->device_hash, source), options);
-    char *path = entry_path(rt->progs, key);
+    const rt_prog_cache *c = rt->progs;
+    strbuf hdr;
+    sb_init(&hdr);
+    char *path = NULL;
+    if (c->dir) {
+        sb_putn(&hdr, c->device_fields.s, c->device_fields.len);
+        put_field(&hdr, options);
+        put_field(&hdr, source);
+        /* out of memory here only skips the disk cache */
+        if (!hdr.failed)
+            path = entry_path(c, hash_bytes(HASH_SEED, hdr.s, hdr.len));
+    }
     size_t len = 0;
-    unsigned char *bin = path ? disk_load(path, key, &len) : NULL;
+    unsigned char *bin = path ? disk_load(path, &hdr, &len) : NULL;
     *out = bin ? from_binary(rt, bin, len, options) : NULL;
     free(bin);
     damo_status st = DAMO_OK;
@@ -268,9 +358,10 @@ static damo_status load_or_build(rt_ctx *rt, const char *source, const char *opt
     } else if ((st = from_source(rt, source, options, out, e)) == DAMO_OK) {
         rt->builds++;
         if (path)
-            store_binary(*out, path, key);
+            store_binary(*out, path, &hdr);
     }
     free(path);
+    sb_free(&hdr);
     return st;
 }
 

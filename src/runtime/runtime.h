@@ -135,13 +135,21 @@ damo_status rt_buf_copy(rt_ctx *rt, rt_buf *src, size_t src_off, rt_buf *dst,
                         size_t dst_off, size_t size, damo_err *e);
 
 /* Returns a built program for (source, options). Looks in memory, then on
- * disk (DAMO_CACHE_DIR, else $XDG_CACHE_HOME/damo, else ~/.cache/damo; the
- * key hashes source, options, device name, driver version and damo's
- * version), else builds and stores the binary. A corrupt or foreign cache
- * file is ignored and rebuilt. The program is owned by the cache (do not
- * release it). DAMO_ERR_BUILD carries the build log in the message. */
+ * disk, else builds and stores the binary. The disk cache directory is
+ * DAMO_CACHE_DIR, else $XDG_CACHE_HOME/damo, else ~/.cache/damo, created
+ * with mode 0700 if missing; one that is not a directory, not owned by the
+ * effective user or writable by group or others turns the disk cache off
+ * (rt_cache_info says why). An entry is used only when it is a regular file
+ * (symlinks and FIFOs are skipped) recording exactly this source, these
+ * options, the device's name and versions and damo's version; anything else
+ * is ignored and rebuilt. The program is owned by the cache (do not release
+ * it). DAMO_ERR_BUILD carries the build log in the message. */
 damo_status rt_program_get(rt_ctx *rt, const char *source, const char *options,
                            cl_program *out, damo_err *e);
+/* One line on the disk cache, "disk cache: DIR" or "disk cache off: REASON"
+ * naming the directory. Resolves the directory first if no program was
+ * built yet. The string lives until rt_ctx_release. */
+const char *rt_cache_info(rt_ctx *rt);
 /* clCreateKernel; the caller owns the kernel (clReleaseKernel). */
 damo_status rt_kernel_create(rt_ctx *rt, cl_program prog, const char *name,
                              cl_kernel *out, damo_err *e);
