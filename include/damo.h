@@ -121,10 +121,11 @@ const char *damo_ctx_device_name(const damo_ctx *ctx);
 int damo_ctx_has_fp64(const damo_ctx *ctx);
 /** Blocks until all work queued on the context has finished. */
 damo_status damo_ctx_finish(damo_ctx *ctx);
-/** Where compiled kernels are cached on disk, or why they are not (an
- *  unusable or unsafe directory is skipped, never trusted), as one line
- *  (borrowed). */
-const char *damo_ctx_cache_info(const damo_ctx *ctx);
+/** Where compiled kernels are cached on disk ("disk cache: DIR"), or why
+ *  they are not ("disk cache off: ..."): a directory that is not the
+ *  user's own, or that others may write, is skipped, never trusted. One
+ *  line (borrowed, valid while ctx lives; "" for NULL). */
+const char *damo_ctx_cache_info(damo_ctx *ctx);
 
 /** Counters of a context, for tests and tuning (all monotonic). */
 typedef struct damo_ctx_stats {

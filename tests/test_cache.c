@@ -60,7 +60,8 @@ static void fresh_run(const char *src, float (*ref)(float), run_result *r)
              CHECK((b = rt_buf_alloc(&rt, sizeof in, &e)) != NULL);
     if (ok) {
         cl_mem m = rt_buf_mem(b);
-        CHECK(rt_buf_write(&rt, b, 0, sizeof in, in, 1, &e) == DAMO_OK);
+        cl_event pending;
+        CHECK(rt_upload(&rt, b, 0, sizeof in, in, &pending, &e) == DAMO_OK && !pending);
         CHECK(clSetKernelArg(k, 0, sizeof m, &m) == CL_SUCCESS);
         CHECK(rt_launch(&rt, k, 8, 0, &e) == DAMO_OK);
         CHECK(rt_buf_read(&rt, b, 0, sizeof out, out, &e) == DAMO_OK);

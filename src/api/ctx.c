@@ -48,6 +48,8 @@ damo_status damo_ctx_errcode(const damo_ctx *ctx) { return ctx ? ctx->err.code :
 const char *damo_ctx_device_name(const damo_ctx *ctx) { return ctx ? ctx->rt.dev.name : ""; }
 int damo_ctx_has_fp64(const damo_ctx *ctx) { return ctx ? ctx->rt.dev.fp64 : 0; }
 
+const char *damo_ctx_cache_info(damo_ctx *ctx) { return ctx ? rt_cache_info(&ctx->rt) : ""; }
+
 damo_status damo_ctx_finish(damo_ctx *ctx)
 {
     return ctx ? rt_finish(&ctx->rt, &ctx->err) : err_set(NULL, DAMO_ERR_INVALID, "ctx is NULL");

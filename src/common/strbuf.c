@@ -32,6 +32,8 @@ static int sb_reserve(strbuf *b, size_t extra)
         b->failed = 1;
         return 0;
     }
+    if (!b->s)
+        s[0] = '\0'; /* a buffer never appended to is still a string */
     b->s = s;
     b->cap = cap;
     return 1;
