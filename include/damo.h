@@ -229,7 +229,9 @@ char *damo_array_to_string(damo_array *a);
  *  refused, never waited on). Caller owns the result; NULL on error with
  *  the reason and the path on ctx. */
 damo_array *damo_array_load_npy(damo_ctx *ctx, const char *path);
-/** Saves as a .npy file (format 1.0, C order). */
+/** Saves as a .npy file (format 1.0, C order). An existing path that is
+ *  not a regular file (a FIFO, a device) is refused, never written or
+ *  removed. */
 damo_status damo_array_save_npy(damo_array *a, const char *path);
 
 /* ------------------------------------------------------------------------ */
