@@ -425,6 +425,28 @@ static void test_api(void)
     CHECK(damo_call(fdd, (damo_arg[]){DAMO_INT(big)}, 1, &o, 1) == DAMO_ERR_TYPE);
     CHECK_STR_HAS(damo_function_errmsg(fdd), "9007199254740993");
     CHECK(damo_call(fl, (damo_arg[]){DAMO_FLOAT(9223372036854775808.0)}, 1, &o, 1) == DAMO_ERR_TYPE);
+    /* each dtype's exact range, with no rounding into it (long double is
+     * not relied on: valgrind computes it in double) */
+    struct { damo_dtype t; damo_arg v; int fits; } nums[] = {
+        {DAMO_BOOL, DAMO_INT(1), 1}, {DAMO_BOOL, DAMO_INT(2), 0}, {DAMO_BOOL, DAMO_FLOAT(0.5), 0},
+        {DAMO_UINT8, DAMO_INT(255), 1}, {DAMO_UINT8, DAMO_INT(256), 0}, {DAMO_UINT8, DAMO_INT(-1), 0},
+        {DAMO_INT8, DAMO_FLOAT(-128), 1}, {DAMO_INT8, DAMO_FLOAT(-129), 0},
+        {DAMO_UINT64, DAMO_FLOAT(18446744073709549568.0), 1}, {DAMO_UINT64, DAMO_FLOAT(18446744073709551616.0), 0},
+        {DAMO_INT64, DAMO_INT(INT64_MAX), 1}, {DAMO_INT64, DAMO_FLOAT(-9223372036854775808.0), 1},
+        {DAMO_FLOAT32, DAMO_INT(16777216), 1}, {DAMO_FLOAT32, DAMO_INT(16777217), 0},
+        {DAMO_FLOAT32, DAMO_FLOAT(0.1), 0}, {DAMO_FLOAT32, DAMO_FLOAT(0.5), 1},
+        {DAMO_FLOAT32, DAMO_FLOAT(NAN), 1}, {DAMO_FLOAT64, DAMO_INT(INT64_MAX), 0},
+        {DAMO_INT32, DAMO_FLOAT(INFINITY), 0}, {DAMO_INT32, DAMO_FLOAT(NAN), 0},
+    };
+    for (size_t k = 0; k < sizeof nums / sizeof nums[0]; k++) {
+        damo_var *in = damo_tensor(g, nums[k].t, 0, NULL, "n");
+        damo_function *fn = damo_function_simple(g, 1, &in, 1, &in, 0);
+        damo_status st = damo_call(fn, &nums[k].v, 1, &o, 1);
+        CHECK_MSG(st == (nums[k].fits ? DAMO_OK : DAMO_ERR_TYPE), "case %zu: %s", k,
+                  damo_function_errmsg(fn));
+        damo_array_release(o);
+        damo_function_free(fn);
+    }
     /* defaults given as numbers; named through damo_named */
     damo_spec *s = damo_spec_new(g);
     damo_spec_input(s, a);

@@ -1,5 +1,6 @@
 /* Calling a function: bind arguments to inputs (positional, named,
  * defaults), then run the plan. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,28 +26,42 @@ damo_array *fit_array(damo_ctx *ctx, damo_array *v, const gtype *t, const char *
     return array_convert(v, t->dtype, e);
 }
 
-/* The number as a value of dtype t, when it is one exactly. Compared in
- * long double, which holds every int64 and double exactly, so no bound is
- * rounded into range. */
+/* 1 when the integer i is a value of dtype t exactly. */
+static int int_fits(int64_t i, damo_dtype t)
+{
+    if (dtype_kind_of(t) != KIND_FLOAT)
+        return dtype_kind_of(t) == KIND_UINT ? i >= 0 && (t == DAMO_UINT64 || dtype_holds_int(t, i))
+                                              : dtype_holds_int(t, i);
+    /* 2^63 is the first double past INT64_MAX: test the range before
+     * converting back */
+    double d = t == DAMO_FLOAT32 ? (double)(float)i : (double)i;
+    return d >= -9223372036854775808.0 && d < 9223372036854775808.0 && (int64_t)d == i;
+}
+
+/* 1 when the double f is a value of dtype t exactly. */
+static int float_fits(double f, damo_dtype t)
+{
+    switch (dtype_kind_of(t)) {
+    case KIND_FLOAT: return t == DAMO_FLOAT64 || f != f || (double)(float)f == f;
+    case KIND_BOOL: return f == 0 || f == 1;
+    case KIND_UINT:
+        return f == floor(f) && f >= 0 && f < 18446744073709551616.0 &&
+               (t == DAMO_UINT64 || f <= (double)dtype_int_max(t));
+    default:
+        return f == floor(f) && f >= -9223372036854775808.0 && f < 9223372036854775808.0 &&
+               dtype_holds_int(t, (int64_t)f);
+    }
+}
+
+/* The number as a value of dtype t, when it is one exactly. */
 static int number_fits(const damo_arg *arg, damo_dtype t, hval *out)
 {
-    long double want;
     if (arg->kind == DAMO_VALUE_INT) {
-        want = (long double)arg->i;
         *out = hval_from_int(t, arg->i);
-    } else {
-        if (arg->f != arg->f)
-            return dtype_kind_of(t) == KIND_FLOAT && (*out = hval_from_double(t, arg->f), 1);
-        want = (long double)arg->f;
-        *out = hval_from_double(t, arg->f);
+        return int_fits(arg->i, t);
     }
-    long double got;
-    switch (dtype_kind_of(t)) {
-    case KIND_FLOAT: got = t == DAMO_FLOAT32 ? (long double)out->f32 : (long double)out->f64; break;
-    case KIND_INT: got = (long double)out->i; break;
-    default: got = (long double)out->u; break;
-    }
-    return got == want;
+    *out = hval_from_double(t, arg->f);
+    return float_fits(arg->f, t);
 }
 
 damo_array *number_array(damo_ctx *ctx, const damo_arg *arg, const gtype *t, damo_array **reuse,
