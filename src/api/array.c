@@ -132,9 +132,10 @@ damo_status damo_array_read(damo_array *a, void *dst)
     return array_read(a, dst, &a->ctx->err);
 }
 
-static damo_status get_elem(damo_array *a, int64_t index, damo_dtype to, hval *out)
+static damo_status get_elem(damo_array *a, int64_t index, damo_dtype to, const void *dst,
+                            hval *out)
 {
-    if (!a || !out)
+    if (!a || !dst)
         return err_set(a ? &a->ctx->err : NULL, DAMO_ERR_INVALID, "array_get: %s is NULL",
                        a ? "out" : "array");
     if (index < 0 || index >= array_size(a))
@@ -150,7 +151,7 @@ static damo_status get_elem(damo_array *a, int64_t index, damo_dtype to, hval *o
 damo_status damo_array_get_f64(damo_array *a, int64_t index, double *out)
 {
     hval v;
-    damo_status st = get_elem(a, index, DAMO_FLOAT64, &v);
+    damo_status st = get_elem(a, index, DAMO_FLOAT64, out, &v);
     if (st == DAMO_OK)
         *out = v.f64;
     return st;
@@ -159,7 +160,7 @@ damo_status damo_array_get_f64(damo_array *a, int64_t index, double *out)
 damo_status damo_array_get_i64(damo_array *a, int64_t index, int64_t *out)
 {
     hval v;
-    damo_status st = get_elem(a, index, DAMO_INT64, &v);
+    damo_status st = get_elem(a, index, DAMO_INT64, out, &v);
     if (st == DAMO_OK)
         *out = v.i;
     return st;

@@ -71,5 +71,10 @@ void damo_ctx_get_stats(const damo_ctx *ctx, damo_ctx_stats *out)
 
 damo_graph *damo_graph_new(damo_ctx *ctx)
 {
-    return ctx ? graph_create(ctx, shared_retain, shared_release) : NULL;
+    if (!ctx)
+        return err_set(NULL, DAMO_ERR_INVALID, "graph_new: ctx is NULL"), NULL;
+    damo_graph *g = graph_create(ctx, shared_retain, shared_release);
+    if (!g)
+        err_set(&ctx->err, DAMO_ERR_NOMEM, "out of memory creating a graph");
+    return g;
 }

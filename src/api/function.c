@@ -75,6 +75,11 @@ damo_function *damo_function_copy(damo_function *f, const damo_swap *swaps, size
         if (gtype_check(&s->from->type, s->to->type.dtype, s->to->type.ndim, s->to->type.shape, 1,
                         "copy: swap", a, &f->err) != DAMO_OK)
             goto done;
+        if (!plan_uses(f->plan, s->from)) {
+            err_set(&f->err, DAMO_ERR_INVALID, "copy: swap %s: the function does not use '%s'", a,
+                    s->from->name ? s->from->name : "<unnamed shared>");
+            goto done;
+        }
         from[i] = s->from;
         to[i] = s->to;
     }

@@ -227,10 +227,8 @@ damo_status plan_kernel(plan *p, pstep *s, const psub *sub, cl_kernel *k, const 
     }
     if (n)
         memcpy(kv->modes, s->modes, n * sizeof *s->modes);
-    cl_program prog_cl;
-    damo_status st = rt_program_get(&p->ctx->rt, kv->cg.source, p->build_options, &prog_cl, e);
-    if (st == DAMO_OK)
-        st = rt_kernel_create(&p->ctx->rt, prog_cl, "damo_ew", &kv->kernel, e);
+    damo_status st = rt_kernel_get(&p->ctx->rt, kv->cg.source, p->build_options, "damo_ew",
+                                   &kv->kernel, e);
     if (st != DAMO_OK) {
         free(kv->modes);
         cg_kernel_free(&kv->cg);
@@ -319,6 +317,17 @@ damo_status plan_build(plan **out, damo_ctx *ctx, fgraph *fg, shared_store *cons
     return DAMO_OK;
 }
 
+int plan_uses(const plan *p, const shared_store *s)
+{
+    for (size_t i = 0; i < p->n_stores; i++)
+        if (p->stores[i] == s)
+            return 1;
+    for (size_t u = 0; u < p->n_updates; u++)
+        if (p->targets[u] == s)
+            return 1;
+    return 0;
+}
+
 void plan_free(plan *p)
 {
     if (!p)
@@ -326,7 +335,6 @@ void plan_free(plan *p)
     for (size_t i = 0; i < p->n_steps; i++) {
         pstep *s = &p->steps[i];
         for (int v = 0; v < s->n_variants; v++) {
-            clReleaseKernel(s->variants[v].kernel);
             free(s->variants[v].modes);
             cg_kernel_free(&s->variants[v].cg);
         }

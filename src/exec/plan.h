@@ -45,7 +45,7 @@ typedef struct kvariant {
     const psub *sub;      /* NULL: the whole program */
     cg_access *modes;     /* per program input */
     cg_kernel cg;
-    cl_kernel kernel;
+    cl_kernel kernel;     /* owned by the context's program cache */
 } kvariant;
 
 typedef struct pstep {
@@ -98,6 +98,8 @@ damo_status plan_build(plan **out, damo_ctx *ctx, fgraph *fg, shared_store *cons
                        shared_store *const *swap_to, size_t n_swaps, int keep_updates,
                        unsigned flags, damo_err *e);
 void plan_free(plan *p);
+/* 1 when p reads or updates s. */
+int plan_uses(const plan *p, const shared_store *s);
 
 /* Runs p with input i bound to inputs[i] (already checked against the
  * input's type and dtype). On success outputs[o] (when outputs is not

@@ -12,7 +12,7 @@ damo_var *damo_tensor(damo_graph *g, damo_dtype dtype, int ndim, const int64_t *
                       const char *name)
 {
     if (!g)
-        return NULL;
+        return err_set(NULL, DAMO_ERR_INVALID, "tensor %s: graph is NULL", name ? name : ""), NULL;
     if (!dtype_valid(dtype)) {
         err_set(&g->err, DAMO_ERR_TYPE, "tensor %s: invalid dtype %d", name ? name : "", dtype);
         return NULL;
@@ -40,9 +40,10 @@ damo_var *damo_tensor(damo_graph *g, damo_dtype dtype, int ndim, const int64_t *
 static damo_status make_many(damo_graph *g, damo_dtype dtype, int ndim, const char *names,
                              va_list ap)
 {
-    if (!g || !names)
-        return g ? err_set(&g->err, DAMO_ERR_INVALID, "names is NULL") : DAMO_ERR_INVALID;
-    damo_status st = DAMO_OK;
+    if (!names)
+        return err_set(g ? &g->err : NULL, DAMO_ERR_INVALID, "names is NULL");
+    /* without a graph every output is still set, to NULL */
+    damo_status st = g ? DAMO_OK : err_set(NULL, DAMO_ERR_INVALID, "%s: graph is NULL", names);
     const char *p = names;
     for (;;) {
         while (*p == ',' || isspace((unsigned char)*p))
@@ -103,18 +104,22 @@ DEFINE_CONSTRUCTORS(d, DAMO_FLOAT64)
 
 damo_var *damo_float(damo_graph *g, double value)
 {
-    return g ? graph_const(g, DAMO_FLOAT64, 0, NULL, &value, WEAK_FLOAT) : NULL;
+    if (!g)
+        return err_set(NULL, DAMO_ERR_INVALID, "float: graph is NULL"), NULL;
+    return graph_const(g, DAMO_FLOAT64, 0, NULL, &value, WEAK_FLOAT);
 }
 
 damo_var *damo_int(damo_graph *g, int64_t value)
 {
-    return g ? graph_const(g, DAMO_INT64, 0, NULL, &value, WEAK_INT) : NULL;
+    if (!g)
+        return err_set(NULL, DAMO_ERR_INVALID, "int: graph is NULL"), NULL;
+    return graph_const(g, DAMO_INT64, 0, NULL, &value, WEAK_INT);
 }
 
 damo_var *damo_const_scalar(damo_graph *g, damo_dtype dtype, double value)
 {
     if (!g)
-        return NULL;
+        return err_set(NULL, DAMO_ERR_INVALID, "const_scalar: graph is NULL"), NULL;
     if (!dtype_valid(dtype)) {
         err_set(&g->err, DAMO_ERR_TYPE, "const_scalar: invalid dtype %d", dtype);
         return NULL;

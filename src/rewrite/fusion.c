@@ -19,6 +19,10 @@
 #define SEARCH_BUDGET 4096     /* nodes one legality search may visit */
 #define SMALL_CLUSTER 64       /* clusters merged with each other at most this big */
 #define SIBLINGS_TRIED 8       /* readers of one input considered as siblings */
+/* Ops in one kernel at most: the device compiler's time grows faster than
+ * linearly with a kernel's size (PoCL took 87 s on 100 000), while runs of
+ * a long chain share one source, built once. */
+#define MAX_FUSED_OPS 256
 
 typedef struct fuser {
     fgraph *fg;
@@ -247,8 +251,7 @@ static damo_status build(fuser *f, gnode **members, int m)
             damo_var *u = n->in[k];
             int j = -1;
             if (u->kind == VAR_APPLY && fusible(f, u->node) && f->parent[u->node->id] == c) {
-                while (members[++j] != u->node)
-                    ;
+                j = f->member[u->node->id] - f->member[members[0]->id];
                 refs[k] = (sp_ref){REF_INSTR, instr_of[j]};
                 continue;
             }
@@ -306,7 +309,8 @@ fail:
 /* Where the next kernel of a cluster must start so that its arguments
  * fit max_bytes (codegen's layout: per input a pointer, an offset and, in
  * the worst case, a stride per dimension; per output a pointer; the size
- * and the shape): the members from m[start] on, as many as fit. A member
+ * and the shape), and at most MAX_FUSED_OPS: the members from m[start] on,
+ * as many as fit. A member
  * is an output of the run when it escapes the cluster or a member after
  * the run reads it (last[j]: the last member reading member j). A single
  * member always fits (at most three inputs). Runs of consecutive members
@@ -331,7 +335,8 @@ static int run_end(fuser *f, gnode **m, int start, int count, const int *last,
                 closed++;
         }
         int open = outs - closed + (escaping[i] || last[i] > i);
-        if (i > start && fixed + in_bytes + more + 8 * (size_t)open > max_bytes)
+        if (i > start && (fixed + in_bytes + more + 8 * (size_t)open > max_bytes ||
+                          i - start == MAX_FUSED_OPS))
             return i;
         in_bytes += more;
         outs = open;

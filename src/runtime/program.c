@@ -40,6 +40,8 @@ typedef struct prog_entry {
     uint64_t key;
     char *source, *options;
     cl_program prog;
+    cl_kernel kernel;      /* rt_kernel_get's, created on first use */
+    char *kernel_name;
     struct prog_entry *next;
 } prog_entry;
 
@@ -59,6 +61,9 @@ void rt_progs_release(rt_ctx *rt)
         return;
     for (prog_entry *p = rt->progs->head, *next; p; p = next) {
         next = p->next;
+        if (p->kernel)
+            clReleaseKernel(p->kernel);
+        free(p->kernel_name);
         clReleaseProgram(p->prog);
         free(p->source);
         free(p->options);
@@ -365,8 +370,9 @@ static damo_status load_or_build(rt_ctx *rt, const char *source, const char *opt
     return st;
 }
 
-damo_status rt_program_get(rt_ctx *rt, const char *source, const char *options,
-                           cl_program *out, damo_err *e)
+/* The cache entry of (source, options), built or loaded when new. */
+static damo_status entry_get(rt_ctx *rt, const char *source, const char *options,
+                             prog_entry **out, damo_err *e)
 {
     options = options ? options : "";
     if (cache_open(rt, e) != DAMO_OK)
@@ -375,7 +381,7 @@ damo_status rt_program_get(rt_ctx *rt, const char *source, const char *options,
     for (prog_entry *p = rt->progs->head; p; p = p->next)
         if (p->key == key && strcmp(p->source, source) == 0 && strcmp(p->options, options) == 0) {
             rt->memory_hits++;
-            *out = p->prog;
+            *out = p;
             return DAMO_OK;
         }
     prog_entry *ent = calloc(1, sizeof *ent);
@@ -395,7 +401,40 @@ damo_status rt_program_get(rt_ctx *rt, const char *source, const char *options,
     ent->key = key;
     ent->next = rt->progs->head;
     rt->progs->head = ent;
-    *out = ent->prog;
+    *out = ent;
+    return DAMO_OK;
+}
+
+damo_status rt_program_get(rt_ctx *rt, const char *source, const char *options,
+                           cl_program *out, damo_err *e)
+{
+    prog_entry *ent;
+    damo_status st = entry_get(rt, source, options, &ent, e);
+    if (st == DAMO_OK)
+        *out = ent->prog;
+    return st;
+}
+
+damo_status rt_kernel_get(rt_ctx *rt, const char *source, const char *options, const char *name,
+                          cl_kernel *out, damo_err *e)
+{
+    prog_entry *ent;
+    damo_status st = entry_get(rt, source, options, &ent, e);
+    if (st != DAMO_OK)
+        return st;
+    if (ent->kernel && strcmp(ent->kernel_name, name) != 0)
+        return err_set(e, DAMO_ERR_INVALID, "internal error: kernel '%s' asked of a program whose "
+                       "cached kernel is '%s'", name, ent->kernel_name);
+    if (!ent->kernel) {
+        if (!(ent->kernel_name = strdup(name)))
+            return err_set(e, DAMO_ERR_NOMEM, "out of memory caching a kernel");
+        if ((st = rt_kernel_create(rt, ent->prog, name, &ent->kernel, e)) != DAMO_OK) {
+            free(ent->kernel_name);
+            ent->kernel_name = NULL;
+            return st;
+        }
+    }
+    *out = ent->kernel;
     return DAMO_OK;
 }
 

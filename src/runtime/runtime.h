@@ -150,6 +150,12 @@ damo_status rt_program_get(rt_ctx *rt, const char *source, const char *options,
  * naming the directory. Resolves the directory first if no program was
  * built yet. The string lives until rt_ctx_release. */
 const char *rt_cache_info(rt_ctx *rt);
+/* The kernel `name` of the program for (source, options), created once per
+ * program and owned by the cache (do not release it). Every user of one
+ * program shares it: a context is used by one thread at a time, and a
+ * launch captures the arguments set just before it. */
+damo_status rt_kernel_get(rt_ctx *rt, const char *source, const char *options, const char *name,
+                          cl_kernel *out, damo_err *e);
 /* clCreateKernel; the caller owns the kernel (clReleaseKernel). */
 damo_status rt_kernel_create(rt_ctx *rt, cl_program prog, const char *name,
                              cl_kernel *out, damo_err *e);
