@@ -698,22 +698,13 @@ static damo_var *add_chain(damo_graph *g, damo_var *x, int n)
     return x;
 }
 
-/* The deep chains below are 100 000 nodes deep. Fused, x = x + 1.0 becomes
- * one kernel of 100 000 ops, which PoCL's LLVM takes minutes to build (about
- * 90 s in damo_compile and 90 s more at the first launch, cold), and the
- * exp-mul-add chain one that takes it over 15 minutes. So by default the
- * chains either run unfused (DAMO_FN_NO_FUSION: one small kernel per op,
- * all alike), or read one of Y_INPUTS inputs in turn, which makes fusion
- * split its 100 000-node cluster into kernels of a few dozen ops (the
- * device's kernel parameter limit) that share one source.
- * DAMO_HARDENING_FULL=1 also compiles and runs the single-kernel chains. */
+/* The deep chains below are 100 000 nodes deep: unfused (one small kernel
+ * per op, all alike), fused (kernels of at most 256 ops, which share one
+ * source; a single 100 000-op kernel once took PoCL's LLVM minutes), and
+ * reading one of Y_INPUTS inputs in turn, which makes fusion split the
+ * cluster into kernels of a few dozen ops (the device's kernel parameter
+ * limit). */
 enum { DEEP = 100000, Y_INPUTS = 1000, YN = 4 };
-
-static int full_mode(void)
-{
-    const char *v = getenv("DAMO_HARDENING_FULL");
-    return v && *v && strcmp(v, "0") != 0;
-}
 
 /* x and Y_INPUTS dvector inputs y0.., with arguments for them: x = x0[j],
  * y_k = yval(k) (every element). */
@@ -799,8 +790,7 @@ static void test_deep_chain_add_no_recursion(void)
     for (int j = 0; j < YN; j++)
         want[j] = x0[j] + DEEP;
     run_chain(g, c, ones, DAMO_FN_NO_FUSION, want, 0, "x + 1.0 chain, unfused");
-    if (full_mode())
-        run_chain(g, c, ones, 0, want, 0, "x + 1.0 chain, fused");
+    run_chain(g, c, ones, 0, want, 0, "x + 1.0 chain, fused");
     damo_var *ys = add_y_chain(c, DEEP);
     CHECK_MSG(ys, "%s", damo_graph_errmsg(g));
     double ysum = 0;
@@ -826,9 +816,8 @@ static void test_deep_chain_mixed_no_recursion(void)
     double want[YN];
     damo_graph *g = damo_graph_new(ctx);
     chain_inputs *c = chain_inputs_new(g, x0, y_mixed);
-    /* one y for every step: one kernel of 100 000 ops fused, 100 000 kernels
-     * unfused (in full mode only: freeing 100 000 kernels takes PoCL long) */
-    if (full_mode()) {
+    /* one y for every step: fused and unfused */
+    {
         damo_var *z = c->x;
         for (int i = 0; i < STEPS; i++)
             z = damo_add(damo_mul(damo_exp(z), damo_float(g, 0.5)), c->y[0]);
@@ -902,7 +891,7 @@ static void test_deep_chain_compile_time(void)
     static const char *const kind[] = {"", "fused x + y_i", "fused x + 1.0 (first compile)",
                                        "fused x + 1.0 (again)", "unfused x + 1.0"};
     double t[KINDS][2] = {{0}};
-    int n_kinds = full_mode() ? KINDS : ONE_FIRST;
+    int n_kinds = KINDS;
     damo_graph *g = damo_graph_new(ctx);
     chain_inputs *c = chain_inputs_new(g, x0, y_add);
     damo_var *in[Y_INPUTS + 1];
