@@ -157,8 +157,9 @@ damo_array *damo_array_zeros(damo_ctx *ctx, damo_dtype dtype, int ndim,
 
 /**
  * New C-contiguous array holding a copy of `data` (prod(shape) elements of
- * `dtype`, C order; bools are one byte each, any non-zero byte is true).
- * The caller keeps ownership of `data`. Returns NULL on error (message on
+ * `dtype`, C order; bools are one byte each, any non-zero byte is true;
+ * may be NULL when there are no elements). The caller keeps ownership of
+ * `data`. Returns NULL on error (message on
  * ctx). Caller owns the result: damo_array_release.
  */
 damo_array *damo_array_from_data(damo_ctx *ctx, damo_dtype dtype, int ndim,
@@ -302,8 +303,10 @@ DAMO_DECLARE_CONSTRUCTORS(d)
  * int32; alone it is float64 / int64. As in NumPy 2, arithmetic with a C
  * integer that the other operand's integer dtype cannot hold is an error
  * (DAMO_ERR_OVERFLOW: `int8 + 300`), comparisons with one give the
- * mathematically right answer (`uint8 < -1` is false), and clip bounds
- * outside the dtype's range are clamped to it.
+ * mathematically right answer (`uint8 < -1` is false), and a clip's lower
+ * bound below the dtype's range (or upper bound above it) is clamped to it.
+ * Comparisons of a signed integer with a uint64 are exact (not through
+ * float64), as in NumPy 2.
  */
 damo_var *damo_float(damo_graph *g, double value);
 damo_var *damo_int(damo_graph *g, int64_t value);

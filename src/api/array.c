@@ -26,11 +26,12 @@ damo_array *damo_array_zeros(damo_ctx *ctx, damo_dtype dtype, int ndim, const in
 damo_array *damo_array_from_data(damo_ctx *ctx, damo_dtype dtype, int ndim,
                                  const int64_t *shape, const void *data)
 {
-    if (ctx && !data) {
+    damo_array *a = damo_array_zeros(ctx, dtype, ndim, shape);
+    if (a && a->st->bytes && !data) {
+        damo_array_release(a);
         err_set(&ctx->err, DAMO_ERR_INVALID, "array_from_data: data is NULL");
         return NULL;
     }
-    damo_array *a = damo_array_zeros(ctx, dtype, ndim, shape);
     if (a && a->st->bytes) {
         unsigned char *h = a->st->host;
         memcpy(h, data, a->st->bytes);

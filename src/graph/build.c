@@ -184,6 +184,33 @@ static int is_strong_int(const damo_var *v)
     return v->weak == WEAK_NONE && (k == KIND_INT || k == KIND_UINT);
 }
 
+/* The comparison with its operands swapped: a < b is b > a. */
+static const op_id mirror[] = {[OP_LT] = OP_GT, [OP_GT] = OP_LT, [OP_LE] = OP_GE,
+                               [OP_GE] = OP_LE, [OP_EQ] = OP_EQ, [OP_NEQ] = OP_NEQ};
+
+static int is_signed_and_uint64(const damo_var *x, const damo_var *y)
+{
+    return x->weak == WEAK_NONE && y->weak == WEAK_NONE && dtype_kind_of(x->type.dtype) == KIND_INT &&
+           y->type.dtype == DAMO_UINT64;
+}
+
+/* A signed integer and a uint64 promote to float64, which rounds both; as
+ * NumPy 2 does, comparisons between them are exact instead: x < y is
+ * x < 0 or uint64(x) < y, and so on. */
+static damo_var *compare_mixed(op_id op, damo_var *a, damo_var *b)
+{
+    int flip = a->type.dtype == DAMO_UINT64;
+    damo_var *x = flip ? b : a, *y = flip ? a : b;
+    op_id o = flip ? mirror[op] : op;
+    damo_var *ux[2] = {damo_cast(x, DAMO_UINT64), y};
+    damo_var *zero[2] = {x, damo_int(x->g, 0)};
+    damo_var *same = apply(o, 2, ux);
+    /* a negative x is below every y */
+    if (o == OP_LT || o == OP_LE || o == OP_NEQ)
+        return damo_or(apply(OP_LT, 2, zero), same);
+    return damo_and(apply(OP_GE, 2, zero), same);
+}
+
 /* x op c with c outside x's integer dtype is the same for every x, as
  * NumPy 2 answers it: such a comparison becomes an always-true (x >= min)
  * or always-false (x < min) one within the dtype's range. */
@@ -193,6 +220,8 @@ static damo_var *compare(op_id op, damo_var *a, damo_var *b)
     damo_graph *g = common_graph(op, 2, in);
     if (!g)
         return NULL;
+    if (is_signed_and_uint64(a, b) || is_signed_and_uint64(b, a))
+        return compare_mixed(op, a, b);
     int64_t c;
     int flip = int_literal(a, &c) && is_strong_int(b);
     if (!flip && !(int_literal(b, &c) && is_strong_int(a)))
@@ -202,8 +231,6 @@ static damo_var *compare(op_id op, damo_var *a, damo_var *b)
     if (dtype_holds_int(t, c))
         return apply(op, 2, in);
     /* as x op' c: c < x is x > c */
-    static const op_id mirror[] = {[OP_LT] = OP_GT, [OP_GT] = OP_LT, [OP_LE] = OP_GE,
-                                   [OP_GE] = OP_LE, [OP_EQ] = OP_EQ, [OP_NEQ] = OP_NEQ};
     op_id o = flip ? mirror[op] : op;
     int below = c < dtype_int_min(t);
     int always = o == OP_NEQ || (below ? (o == OP_GT || o == OP_GE) : (o == OP_LT || o == OP_LE));
@@ -271,21 +298,26 @@ DEFINE_UNARY(round, ROUND)
 DEFINE_UNARY(isnan, ISNAN)
 DEFINE_UNARY(isinf, ISINF)
 
-/* A C integer bound outside a strong integer dtype clamps to the dtype's
- * range, as NumPy 2's clip does; the clip is unchanged by it. */
-static damo_var *clamp_bound(damo_var *bound, const damo_var *a)
+/* A C integer lower bound below a strong integer dtype's range, or upper
+ * bound above it, clamps to the range, as NumPy 2's clip does: the clip is
+ * unchanged by it. Any other bound outside the range stays, and is the
+ * OverflowError NumPy gives. */
+static damo_var *clamp_bound(damo_var *bound, const damo_var *a, int upper)
 {
     int64_t c;
-    if (!bound || !a || !is_strong_int(a) || !int_literal(bound, &c) ||
-        dtype_holds_int(a->type.dtype, c))
+    if (!bound || !a || !is_strong_int(a) || !int_literal(bound, &c))
         return bound;
     damo_dtype t = a->type.dtype;
-    return damo_int(bound->g, c < dtype_int_min(t) ? dtype_int_min(t) : dtype_int_max(t));
+    if (!upper && c < dtype_int_min(t))
+        return damo_int(bound->g, dtype_int_min(t));
+    if (upper && c > dtype_int_max(t))
+        return damo_int(bound->g, dtype_int_max(t));
+    return bound;
 }
 
 damo_var *damo_clip(damo_var *a, damo_var *lo, damo_var *hi)
 {
-    damo_var *in[3] = {a, clamp_bound(lo, a), clamp_bound(hi, a)};
+    damo_var *in[3] = {a, clamp_bound(lo, a, 0), clamp_bound(hi, a, 1)};
     return apply(OP_CLIP, 3, in);
 }
 
