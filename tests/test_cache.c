@@ -63,7 +63,7 @@ static void fresh_run(const char *src, float (*ref)(float), run_result *r)
         cl_event pending;
         CHECK(rt_upload(&rt, b, 0, sizeof in, in, &pending, &e) == DAMO_OK && !pending);
         CHECK(clSetKernelArg(k, 0, sizeof m, &m) == CL_SUCCESS);
-        CHECK(rt_launch(&rt, k, 8, 0, &e) == DAMO_OK);
+        CHECK(rt_launch(&rt, k, 8, 8, &e) == DAMO_OK);
         CHECK(rt_buf_read(&rt, b, 0, sizeof out, out, &e) == DAMO_OK);
         for (int i = 0; i < 8; i++)
             CHECK_CLOSE(out[i], ref(in[i]), 1e-5, 1e-6);

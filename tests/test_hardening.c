@@ -917,11 +917,14 @@ static void test_deep_chain_compile_time(void)
     }
     chain_inputs_free(c);
     damo_graph_free(g);
-    /* near-linear: 10x the nodes in at most ~30x the time (10 ms floor);
-     * not asked of a first compile, which times PoCL's build */
+    /* near-linear: 10x the nodes in at most ~30x the time, with a 50 ms
+     * floor (a 10k compile takes ~20 ms, where allocator and cache noise,
+     * MALLOC_PERTURB_'s memsets among them, dominate); a quadratic walk
+     * would take 100x. Not asked of a first compile, which times PoCL's
+     * build. */
     for (int q = Y; q < n_kinds; q++)
         if (q != ONE_FIRST)
-            CHECK_MSG(t[q][1] <= 30 * fmax(t[q][0], 0.01),
+            CHECK_MSG(t[q][1] <= 30 * fmax(t[q][0], 0.05),
                       "%s: compile time is not near-linear: %.3f s for 10k nodes, %.3f s for 100k",
                       kind[q], t[q][0], t[q][1]);
 }

@@ -260,13 +260,13 @@ static void test_programs(rt_ctx *rt)
 {
     damo_err e;
     err_clear(&e);
-    run_add(rt, "-DSCALE=1", 1, 1000, 64); /* 1000 rounds up to 1024 */
+    run_add(rt, "-DSCALE=1", 1, 1000, 64); /* 960 in groups, 40 at an offset */
     CHECK_INT(rt->builds, 1);
     CHECK_INT(rt->memory_hits, 0);
-    run_add(rt, "-DSCALE=1", 1, 17, 0);
+    run_add(rt, "-DSCALE=1", 1, 17, 64); /* fewer than a group: all at offset 0 */
     CHECK_INT(rt->memory_hits, 1);
     CHECK_INT(rt->builds, 1);
-    run_add(rt, "-DSCALE=2 -cl-std=CL1.2", 2, 100, 0); /* other options, other program */
+    run_add(rt, "-DSCALE=2 -cl-std=CL1.2", 2, 100, 25); /* other options, other program */
     CHECK_INT(rt->builds, 2);
     CHECK_INT(rt_finish(rt, &e), DAMO_OK);
 

@@ -24,7 +24,7 @@ typedef enum cg_arg_kind {
     CGA_MEM,     /* the operand's buffer */
     CGA_OFFSET,  /* the (input) operand's element offset */
     CGA_VALUE,   /* the operand's value, in its dtype */
-    CGA_SIZE,    /* elements of the iteration space */
+    CGA_SIZE,    /* elements of the iteration space (vector kernels) */
     CGA_SHAPE,   /* size of dimension `dim` of the iteration space */
     CGA_STRIDE   /* the operand's stride along dimension `dim` */
 } cg_arg_kind;
@@ -41,10 +41,17 @@ typedef struct cg_kernel {
 } cg_kernel;
 
 /* The kernel `name` computing p over an ndim iteration space, reading
- * input i as in_modes[i]. Deterministic: the same arguments give the same
- * text, so the program cache hits. DAMO_ERR_NOMEM only. */
-damo_status cg_elemwise(const sprog *p, int ndim, const cg_access *in_modes, const char *name,
-                        cg_kernel *out);
+ * input i as in_modes[i]. With vw > 0 (a program cg_vectorizable accepts,
+ * no input CG_STRIDED) each work-item computes vw consecutive elements on
+ * vector types, the last one any rest element by element: launch
+ * ceil(size / vw) work-items. With vw 0, one work-item per element.
+ * Deterministic: the same arguments give the same text, so the program
+ * cache hits. DAMO_ERR_NOMEM only. */
+damo_status cg_elemwise(const sprog *p, int ndim, const cg_access *in_modes, int vw,
+                        const char *name, cg_kernel *out);
+/* 1 when every instruction of p computes a float op valid on vectors (the
+ * VEC flag) with no conversion of its arguments or result. */
+int cg_vectorizable(const sprog *p);
 void cg_kernel_free(cg_kernel *k);
 
 #endif

@@ -1,4 +1,5 @@
 /* Arrays and their storage: where the values are, and moving them. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,13 +17,20 @@ storage *storage_new(damo_ctx *ctx, size_t bytes)
     return st;
 }
 
-/* Host memory freed or reused only once no upload reads it. */
+/* Host memory freed or reused only once no upload or kernel reads it. */
 static void host_free(storage *st)
 {
-    if (st->upload)
+    if (st->host_in_dev) {
+        /* the wrapping buffer frees it when its last reader is done */
+        rt_buf_release(st->dev);
+        st->dev = NULL;
+        st->host_in_dev = 0;
+        st->dev_valid = 0;
+    } else if (st->upload) {
         rt_defer_free(&st->ctx->rt, st->host, st->upload);
-    else
+    } else {
         free(st->host);
+    }
     st->upload = NULL;
     st->host = NULL;
     st->host_cap = 0;
@@ -125,17 +133,20 @@ int array_is_contiguous(const damo_array *a)
 }
 
 /* Host memory of at least st->bytes, allocated or grown (its contents kept
- * only when it is not grown). */
+ * only when it is not grown), aligned for the device to wrap it. */
 static void *host_mem(storage *st, damo_err *e)
 {
     size_t need = st->bytes ? st->bytes : 1;
     if (st->host && st->host_cap >= need)
         return st->host;
     host_free(st);
-    if (!(st->host = calloc(need, 1))) {
+    size_t align = st->ctx->rt.dev.mem_align;
+    if (posix_memalign(&st->host, align, need) != 0) {
+        st->host = NULL;
         err_set(e, DAMO_ERR_NOMEM, "out of memory for %zu bytes of array data", st->bytes);
         return NULL;
     }
+    memset(st->host, 0, need);
     st->host_cap = need;
     return st->host;
 }
@@ -158,6 +169,8 @@ void *array_host_read(damo_array *a, damo_err *e)
 void *array_host_write(damo_array *a, damo_err *e)
 {
     storage *st = a->st;
+    if (st->host_in_dev)
+        host_free(st); /* kernels may still read it: write elsewhere */
     if (st->upload) {
         cl_event ev = st->upload;
         st->upload = NULL;
@@ -175,18 +188,34 @@ void *array_host_write(damo_array *a, damo_err *e)
  * not replaced). */
 static rt_buf *dev_mem(storage *st, damo_err *e)
 {
-    if (st->dev && rt_buf_size(st->dev) >= st->bytes)
+    if (st->dev && rt_buf_size(st->dev) >= st->bytes && !st->host_in_dev)
         return st->dev;
+    if (st->host_in_dev)
+        host_free(st);
     rt_buf_release(st->dev);
     st->dev = rt_buf_alloc(&st->ctx->rt, st->bytes, e);
     return st->dev;
 }
+
+/* Host copies this large are wrapped rather than uploaded, on a device
+ * that shares the host's memory: smaller ones are staged (runtime) at the
+ * cost of a memcpy, cheaper than creating a buffer. */
+#define WRAP_MIN_BYTES ((size_t)64 << 10)
 
 rt_buf *array_device_read(damo_array *a, damo_err *e)
 {
     storage *st = a->st;
     if (st->dev_valid)
         return st->dev;
+    rt_ctx *rt = &a->ctx->rt;
+    if (st->host_valid && !st->dev && !st->upload && rt->dev.host_unified &&
+        st->bytes >= WRAP_MIN_BYTES && (uintptr_t)st->host % rt->dev.mem_align == 0) {
+        if (!(st->dev = rt_buf_wrap(rt, st->host, st->host_cap, e)))
+            return NULL;
+        st->host_in_dev = 1;
+        st->dev_valid = 1;
+        return st->dev;
+    }
     if (!dev_mem(st, e))
         return NULL;
     if (st->host_valid) {

@@ -9,6 +9,12 @@
  * they are not). An upload that reads the host copy in place leaves its
  * event on the storage: the host copy is not overwritten before it
  * completes, and is freed only after it completes, without a wait.
+ *
+ * On a device that shares the host's memory, a large host copy that a
+ * kernel must read is not uploaded: its device buffer wraps the host
+ * memory itself (zero copy), and owns it from then on. Kernels only ever
+ * read such a buffer; a storage about to be written gets fresh memory
+ * instead, the wrapped buffer freeing the old once its readers are done.
  */
 #ifndef DAMO_EXEC_H
 #define DAMO_EXEC_H
@@ -29,6 +35,7 @@ typedef struct storage {
     size_t host_cap;
     int host_valid, dev_valid;
     rt_buf *dev;         /* may be larger than bytes (temp slots grow) */
+    int host_in_dev;     /* dev wraps host (rt_buf_wrap) and owns it */
     cl_event upload;     /* an upload still reading `host`, or NULL */
 } storage;
 

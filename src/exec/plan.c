@@ -115,6 +115,7 @@ static damo_status add_step(builder *b, const gnode *n, pstep *s)
     s->n_in = n->n_in;
     s->n_out = n->n_out;
     s->exact = sprog_exact(prog, p->ctx->rt.dev.fp32);
+    s->vectorizable = cg_vectorizable(prog);
     size_t ops = (size_t)(n->n_in + n->n_out) + 1, instrs = (size_t)prog->n_instr + 1;
     s->in = malloc((size_t)(n->n_in + 1) * sizeof *s->in);
     s->out = malloc((size_t)(n->n_out + 1) * sizeof *s->out);
@@ -197,17 +198,17 @@ static damo_status first_kernel(plan *p, pstep *s, damo_err *e)
         s->modes[k] = p->vals[s->in[k]].var->type.ndim == 0 ? CG_VALUE : CG_FLAT;
     cl_kernel kern;
     const kvariant *kv;
-    return plan_kernel(p, s, NULL, &kern, &kv, e);
+    return plan_kernel(p, s, NULL, 0, &kern, &kv, e);
 }
 
-damo_status plan_kernel(plan *p, pstep *s, const psub *sub, cl_kernel *k, const kvariant **kvo,
-                        damo_err *e)
+damo_status plan_kernel(plan *p, pstep *s, const psub *sub, int vw, cl_kernel *k,
+                        const kvariant **kvo, damo_err *e)
 {
     const sprog *prog = sub ? &sub->prog : &s->fp->prog;
     size_t n = (size_t)prog->n_in;
     for (int v = 0; v < s->n_variants; v++) {
         const kvariant *kv = &s->variants[v];
-        if (kv->sub == sub && !memcmp(kv->modes, s->modes, n * sizeof *s->modes)) {
+        if (kv->sub == sub && kv->vw == vw && !memcmp(kv->modes, s->modes, n * sizeof *s->modes)) {
             *k = kv->kernel;
             *kvo = kv;
             return DAMO_OK;
@@ -220,8 +221,9 @@ damo_status plan_kernel(plan *p, pstep *s, const psub *sub, cl_kernel *k, const 
     kvariant *kv = &vs[s->n_variants];
     memset(kv, 0, sizeof *kv);
     kv->sub = sub;
+    kv->vw = vw;
     if (!(kv->modes = malloc((n ? n : 1) * sizeof *kv->modes)) ||
-        cg_elemwise(prog, s->ndim, s->modes, "damo_ew", &kv->cg) != DAMO_OK) {
+        cg_elemwise(prog, s->ndim, s->modes, vw, "damo_ew", &kv->cg) != DAMO_OK) {
         free(kv->modes);
         return err_set(e, DAMO_ERR_NOMEM, "out of memory generating a kernel");
     }

@@ -38,11 +38,13 @@ typedef struct psub {
     unsigned char *keep;  /* per output of the step */
     sprog prog;
     int *in_map;          /* sub input -> step input */
+    int vectorizable;     /* cg_vectorizable(&prog) */
 } psub;
 
 /* A kernel built for one choice of outputs and input access modes. */
 typedef struct kvariant {
     const psub *sub;      /* NULL: the whole program */
+    int vw;               /* vector lanes per work-item, or 0 */
     cg_access *modes;     /* per program input */
     cg_kernel cg;
     cl_kernel kernel;     /* owned by the context's program cache */
@@ -55,6 +57,7 @@ typedef struct pstep {
     int n_in, n_out;
     int *in, *out;        /* value indices */
     int exact;            /* may run on the host (results bit-identical) */
+    int vectorizable;     /* cg_vectorizable of the whole program */
     char *text;           /* one line for introspection */
     kvariant *variants;
     int n_variants;
@@ -108,9 +111,10 @@ int plan_uses(const plan *p, const shared_store *s);
  * The host waits only to read values a host step needs. */
 damo_status plan_run(plan *p, damo_array *const *inputs, damo_array **outputs, damo_err *e);
 
-/* Builds (or finds) the kernel of step s for its current sub-program and
- * modes. */
-damo_status plan_kernel(plan *p, pstep *s, const psub *sub, cl_kernel *k, const kvariant **kv,
-                        damo_err *e);
+/* Builds (or finds) the kernel of step s for its sub-program (NULL: the
+ * whole), the current modes and vw vector lanes per work-item (0: one
+ * element each). */
+damo_status plan_kernel(plan *p, pstep *s, const psub *sub, int vw, cl_kernel *k,
+                        const kvariant **kv, damo_err *e);
 
 #endif

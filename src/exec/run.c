@@ -146,6 +146,7 @@ static const psub *sub_for(pstep *s, damo_err *e)
         return NULL;
     }
     memcpy(sub->keep, s->keep, (size_t)s->n_out);
+    sub->vectorizable = cg_vectorizable(&sub->prog);
     s->subs[s->n_subs++] = sub;
     return sub;
 }
@@ -157,6 +158,23 @@ static const psub *sub_for(pstep *s, damo_err *e)
             return err_set(e, DAMO_ERR_DEVICE, "setting argument %d of a kernel: %s", i, \
                            rt_cl_error_name(rc_));                                       \
     } while (0)
+
+/* Vector lanes per work-item for a program over n elements: on a CPU
+ * device, 64 bytes of the program's one dtype (an AVX-512 register), when
+ * the program computes on vectors, reads nothing strided, and has work
+ * for several vectors. 0: one element per work-item (GPUs, where lanes are
+ * work-items already). */
+static int vector_width(const plan *p, const sprog *prog, int vectorizable,
+                        const cg_access *modes, int64_t n)
+{
+    if (p->ctx->rt.dev.is_gpu || !vectorizable || !prog->n_instr)
+        return 0;
+    for (int k = 0; k < prog->n_in; k++)
+        if (modes[k] == CG_STRIDED)
+            return 0;
+    int vw = (int)(64 / damo_dtype_size(prog->instr[0].types.compute));
+    return n >= 4 * vw ? vw : 0;
+}
 
 /* Binds a kernel's arguments from its descriptor and enqueues it. */
 static damo_status launch(plan *p, pstep *s, const kvariant *kv, cl_kernel k,
@@ -186,11 +204,12 @@ static damo_status launch(plan *p, pstep *s, const kvariant *kv, cl_kernel k,
         }
         SET_ARG(k, i, sizeof v, &v);
     }
-    /* GPUs get 256-item groups; on CPU devices the runtime's own choice is
-     * faster (PoCL then vectorises whole groups). */
+    /* GPUs get 256-item groups; on CPU devices groups of 1024 elements let
+     * PoCL vectorize across work-items (measured best, bench_elemwise) */
     const rt_device *dev = &p->ctx->rt.dev;
-    size_t local = dev->max_work_group < 256 ? dev->max_work_group : 256;
-    return rt_launch(&p->ctx->rt, k, (size_t)n, dev->is_gpu ? local : 0, e);
+    size_t items = kv->vw ? (size_t)((n + kv->vw - 1) / kv->vw) : (size_t)n;
+    size_t want = dev->is_gpu ? 256 : kv->vw ? (size_t)(1024 / kv->vw) : 1024;
+    return rt_launch(&p->ctx->rt, k, items, dev->max_work_group < want ? dev->max_work_group : want, e);
 }
 
 /* Runs (part of) step s over the iteration space iter: the program `sub`
@@ -235,7 +254,8 @@ static damo_status run_part(plan *p, pstep *s, const psub *sub, const int64_t *i
     } else if (st == DAMO_OK && n > 0) {
         cl_kernel k;
         const kvariant *kv;
-        if ((st = plan_kernel(p, s, sub, &k, &kv, e)) == DAMO_OK)
+        int vw = vector_width(p, prog, sub ? sub->vectorizable : s->vectorizable, s->modes, n);
+        if ((st = plan_kernel(p, s, sub, vw, &k, &kv, e)) == DAMO_OK)
             st = launch(p, s, kv, k, operands, iter, n, e);
     }
     if (operands != ops)

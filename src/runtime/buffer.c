@@ -27,6 +27,7 @@ struct rt_buf {
     size_t size;      /* bytes asked for; what copies are checked against */
     size_t cap;       /* bytes allocated */
     int refcount;
+    int wrapped;      /* over host memory (rt_buf_wrap): never pooled */
     uint64_t pooled;  /* pool clock when last released, for LRU eviction */
 };
 
@@ -153,10 +154,49 @@ rt_buf *rt_buf_retain(rt_buf *b)
     return b;
 }
 
+static void CL_CALLBACK free_host(cl_mem m, void *host)
+{
+    (void)m;
+    free(host);
+}
+
+rt_buf *rt_buf_wrap(rt_ctx *rt, void *host, size_t bytes, damo_err *e)
+{
+    rt_buf *b = calloc(1, sizeof *b);
+    if (!b) {
+        err_set(e, DAMO_ERR_NOMEM, "out of memory for a buffer handle");
+        return NULL;
+    }
+    cl_int rc;
+    /* zero bytes: OpenCL refuses empty buffers; a byte of host memory is
+     * always there (hosts allocate at least one) */
+    b->mem = clCreateBuffer(rt->context, CL_MEM_READ_WRITE | CL_MEM_USE_HOST_PTR, bytes ? bytes : 1,
+                            host, &rc);
+    if (rc == CL_SUCCESS && (rc = clSetMemObjectDestructorCallback(b->mem, free_host, host)) !=
+                                CL_SUCCESS)
+        clReleaseMemObject(b->mem);
+    if (rc != CL_SUCCESS) {
+        free(b);
+        err_set(e, DAMO_ERR_DEVICE, "wrapping %zu bytes of host memory on '%s': %s", bytes,
+                rt->dev.name, rt_cl_error_name(rc));
+        return NULL;
+    }
+    rt->buffers_created++;
+    b->rt = rt;
+    b->size = b->cap = bytes;
+    b->refcount = 1;
+    b->wrapped = 1;
+    return b;
+}
+
 void rt_buf_release(rt_buf *b)
 {
     if (!b || --b->refcount > 0)
         return;
+    if (b->wrapped) {
+        buf_free(b);
+        return;
+    }
     /* the queue is in order, so work still queued on this buffer runs
      * before anything a later owner enqueues on it */
     if (!pool_put(b->rt->pool, b))

@@ -114,6 +114,12 @@ static void probe(rt_device *d)
     clGetDeviceInfo(id, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof d->max_alloc, &d->max_alloc, NULL);
     clGetDeviceInfo(id, CL_DEVICE_MAX_PARAMETER_SIZE, sizeof d->max_param_size,
                     &d->max_param_size, NULL);
+    cl_bool unified = CL_FALSE;
+    cl_uint align_bits = 0;
+    clGetDeviceInfo(id, CL_DEVICE_HOST_UNIFIED_MEMORY, sizeof unified, &unified, NULL);
+    clGetDeviceInfo(id, CL_DEVICE_MEM_BASE_ADDR_ALIGN, sizeof align_bits, &align_bits, NULL);
+    d->host_unified = unified == CL_TRUE;
+    d->mem_align = align_bits >= 8 * sizeof(void *) ? align_bits / 8 : sizeof(void *);
     cl_device_fp_config fp = 0, sp = 0;
     clGetDeviceInfo(id, CL_DEVICE_DOUBLE_FP_CONFIG, sizeof fp, &fp, NULL);
     clGetDeviceInfo(id, CL_DEVICE_SINGLE_FP_CONFIG, sizeof sp, &sp, NULL);

@@ -454,13 +454,16 @@ damo_status rt_kernel_create(rt_ctx *rt, cl_program prog, const char *name, cl_k
 
 damo_status rt_launch(rt_ctx *rt, cl_kernel k, size_t global, size_t local, damo_err *e)
 {
-    /* OpenCL rejects an empty range; an empty array is ordinary */
-    if (global == 0)
-        return DAMO_OK;
-    if (local)
-        global = (global + local - 1) / local * local;
-    cl_int rc = clEnqueueNDRangeKernel(rt->queue, k, 1, NULL, &global, local ? &local : NULL, 0,
-                                       NULL, NULL);
+    /* groups of `local` over the largest multiple of it, then the rest as
+     * one launch at an offset, sized by the runtime: exactly `global`
+     * work-items run, so kernels need no bound check (which stops PoCL's
+     * work-item loop vectorizer) */
+    size_t main = local ? global / local * local : 0, tail = global - main;
+    cl_int rc = CL_SUCCESS;
+    if (main)
+        rc = clEnqueueNDRangeKernel(rt->queue, k, 1, NULL, &main, &local, 0, NULL, NULL);
+    if (rc == CL_SUCCESS && tail)
+        rc = clEnqueueNDRangeKernel(rt->queue, k, 1, &main, &tail, NULL, 0, NULL, NULL);
     if (rc != CL_SUCCESS) {
         char name[128] = "?";
         if (clGetKernelInfo(k, CL_KERNEL_FUNCTION_NAME, sizeof name, name, NULL) != CL_SUCCESS)

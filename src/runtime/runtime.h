@@ -37,6 +37,8 @@ typedef struct rt_device {
     size_t max_work_group;
     cl_ulong global_mem, local_mem, max_alloc;
     size_t max_param_size;    /* CL_DEVICE_MAX_PARAMETER_SIZE */
+    int host_unified;         /* device and host share memory (CPU devices) */
+    size_t mem_align;         /* CL_DEVICE_MEM_BASE_ADDR_ALIGN, in bytes */
     unsigned fp32;            /* FP32_* (scalar.h) float32 guarantees: denormals
                                * kept; division and sqrt correctly rounded
                                * (under -cl-fp32-correctly-rounded-divide-sqrt) */
@@ -118,6 +120,13 @@ void rt_defer_free(rt_ctx *rt, void *mem, cl_event ev);
  * the context's pool for reuse by a later rt_buf_alloc of a close size, so a
  * steady-state loop allocates nothing. */
 rt_buf *rt_buf_alloc(rt_ctx *rt, size_t bytes, damo_err *e);
+/* A buffer over `host` (bytes long, aligned to dev.mem_align) itself, on a
+ * device that shares the host's memory (dev.host_unified): kernels read
+ * the host's bytes, nothing is copied. The buffer takes `host`: it is
+ * freed, with free(), once the buffer is released and every command using
+ * it has completed (so the caller never waits for that). Never pooled. NULL
+ * on error (message on e; host stays the caller's). */
+rt_buf *rt_buf_wrap(rt_ctx *rt, void *host, size_t bytes, damo_err *e);
 rt_buf *rt_buf_retain(rt_buf *b);
 void rt_buf_release(rt_buf *b);
 cl_mem rt_buf_mem(const rt_buf *b);
@@ -159,8 +168,9 @@ damo_status rt_kernel_get(rt_ctx *rt, const char *source, const char *options, c
 /* clCreateKernel; the caller owns the kernel (clReleaseKernel). */
 damo_status rt_kernel_create(rt_ctx *rt, cl_program prog, const char *name,
                              cl_kernel *out, damo_err *e);
-/* Enqueues a 1-D launch of `global` work-items (rounded up to a multiple of
- * `local` when local > 0; local 0 lets the runtime choose). No wait.
+/* Enqueues exactly `global` work-items of a 1-D kernel (none when 0): in
+ * groups of `local` as far as they divide, and the remainder at an offset
+ * in groups the runtime chooses (everything, when local is 0). No wait.
  * Arguments are set by the caller (clSetKernelArg). */
 damo_status rt_launch(rt_ctx *rt, cl_kernel k, size_t global, size_t local, damo_err *e);
 

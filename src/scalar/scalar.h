@@ -25,7 +25,8 @@ typedef enum op_rule {
 enum {
     EXACT = 1u << 0,     /* float form identical on every device and the host */
     EXACT_CR = 1u << 1,  /* ... where division and sqrt are correctly rounded */
-    BOOL_INT8 = 1u << 2  /* bools compute in int8 */
+    BOOL_INT8 = 1u << 2, /* bools compute in int8 */
+    VEC = 1u << 3        /* the float form is valid on vector types */
 };
 
 /* A host implementation: arguments held in the compute dtype's class (see
