@@ -269,35 +269,48 @@ static int time_triad(damo_ctx *ctx, cl_kernel kern, size_t n, double *sec)
     return rc;
 }
 
-/* ---- NumPy ----------------------------------------------------------------- */
+/* ---- NumPy and PyTensor ---------------------------------------------------- */
 
 /* Same protocol as measure(): warm-up, batches sized from the last warm-up,
  * median per-call time. The result of each call is dropped, as damo's
- * output is released. No single quotes: it travels inside the shell's. */
-static const char NUMPY_SCRIPT[] =
-    "import math, statistics, sys, time\n"
+ * output is released. `expr` is Python over x and exp, evaluated by NumPy
+ * directly or compiled by PyTensor's C backend (mode CVM, its linker of C
+ * thunks). No single quotes: it travels inside the shell's. */
+static const char PY_SCRIPT[] =
+    "import math, statistics, sys, time, warnings\n"
     "import numpy as np\n"
-    "n, warm, reps_min, batches = (int(a) for a in sys.argv[1:5])\n"
-    "target = float(sys.argv[5])\n"
-    "chain = eval(\"lambda x: \" + sys.argv[6])\n"
-    "x = np.arange(n, dtype=np.float64) / n\n"
+    "backend, rows, cols = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])\n"
+    "warm, reps_min, batches = (int(a) for a in sys.argv[4:7])\n"
+    "target = float(sys.argv[7])\n"
+    "shape = (rows, cols) if rows > 1 else (cols,)\n"
+    "x = (np.arange(rows * cols, dtype=np.float64) / (rows * cols)).reshape(shape)\n"
+    "if backend == \"numpy\":\n"
+    "    exp = np.exp\n"
+    "    fn = eval(\"lambda x: \" + sys.argv[8])\n"
+    "else:\n"
+    "    warnings.simplefilter(\"ignore\")\n"
+    "    import pytensor, pytensor.tensor as pt\n"
+    "    xs = pt.dmatrix(\"x\") if rows > 1 else pt.dvector(\"x\")\n"
+    "    y = eval(sys.argv[8], {\"x\": xs, \"exp\": pt.exp})\n"
+    "    fn = pytensor.function([xs], y, mode=\"CVM\")\n"
     "def batch(reps):\n"
     "    t = time.perf_counter()\n"
     "    for _ in range(reps):\n"
-    "        chain(x)\n"
+    "        fn(x)\n"
     "    return (time.perf_counter() - t) / reps\n"
     "t = [batch(1) for _ in range(warm)][-1]\n"
     "reps = max(reps_min, math.ceil(target / max(t, 1e-9)))\n"
     "print(statistics.median(batch(reps) for _ in range(batches)))\n";
 
-/* Seconds per call, or 0 when NumPy could not be run. */
-static double time_numpy(int k, int64_t n)
+/* Seconds per call of expr over a rows x cols float64 array (a vector
+ * when rows is 1) on `backend` ("numpy" or "pytensor"), or 0 when Python,
+ * NumPy or PyTensor could not be run. */
+static double time_python(const char *backend, const char *expr, int64_t rows, int64_t cols)
 {
-    char expr[1024], cmd[4096];
-    if (chain_numpy(expr, sizeof expr, k))
-        return 0;
-    snprintf(cmd, sizeof cmd, "python3 -c '%s' %lld %d %d %d %g '%s' 2>/dev/null", NUMPY_SCRIPT,
-             (long long)n, WARMUP_CALLS, MIN_REPS, BATCHES, TARGET_BATCH_S, expr);
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd, "python3 -c '%s' %s %lld %lld %d %d %d %g '%s' 2>/dev/null",
+             PY_SCRIPT, backend, (long long)rows, (long long)cols, WARMUP_CALLS, MIN_REPS,
+             BATCHES, TARGET_BATCH_S, expr);
     FILE *p = popen(cmd, "r");
     if (!p)
         return 0;
@@ -318,7 +331,8 @@ static const char *fmt_num(char *buf, size_t size, double v, const char *suffix)
     return buf;
 }
 
-static int run(damo_ctx *ctx, damo_array *const x[N_NS], cl_kernel triad, int have_numpy)
+static int run(damo_ctx *ctx, damo_array *const x[N_NS], cl_kernel triad, int have_numpy,
+               int have_pytensor)
 {
     double triad_gbs[N_NS];
     for (int j = 0; j < N_NS; j++) {
@@ -340,8 +354,9 @@ static int run(damo_ctx *ctx, damo_array *const x[N_NS], cl_kernel triad, int ha
                    damo_function_n_kernels(fused[i]), damo_function_n_kernels(unfused[i]));
     }
     if (!rc) {
-        printf("\n%4s %6s %12s %13s %11s %11s %12s %12s\n", "k", "n", "fused GB/s", "unfused GB/s",
-               "triad GB/s", "numpy GB/s", "fused/triad", "fused/numpy");
+        printf("\n%4s %6s %11s %13s %11s %11s %14s %12s %12s %15s\n", "k", "n", "fused GB/s",
+               "unfused GB/s", "triad GB/s", "numpy GB/s", "pytensor GB/s", "fused/triad",
+               "fused/numpy", "fused/pytensor");
         fflush(stdout);
     }
     for (int i = 0; i < N_KS && !rc; i++) {
@@ -353,15 +368,22 @@ static int run(damo_ctx *ctx, damo_array *const x[N_NS], cl_kernel triad, int ha
                  measure(damo_once, &fb, &t_fused) || measure(damo_once, &ub, &t_unfused);
             if (rc)
                 break;
-            double t_numpy = have_numpy ? time_numpy(KS[i], n) : 0;
+            char expr[1024];
+            double t_numpy = 0, t_pt = 0;
+            if (!chain_numpy(expr, sizeof expr, KS[i])) {
+                t_numpy = have_numpy ? time_python("numpy", expr, 1, n) : 0;
+                t_pt = have_pytensor ? time_python("pytensor", expr, 1, n) : 0;
+            }
             double fused_gbs = bytes / t_fused * 1e-9;
-            double numpy_gbs = t_numpy > 0 ? bytes / t_numpy * 1e-9 : 0;
-            char nbuf[16], numpy_s[32], speedup_s[32];
+            char nbuf[16], numpy_s[32], pt_s[32], speedup_s[32], pt_speedup_s[32];
             snprintf(nbuf, sizeof nbuf, "2^%d", LOG2_NS[j]);
-            printf("%4d %6s %12.2f %13.2f %11.2f %11s %12.2f %12s\n", KS[i], nbuf, fused_gbs,
-                   bytes / t_unfused * 1e-9, triad_gbs[j],
-                   fmt_num(numpy_s, sizeof numpy_s, numpy_gbs, ""), fused_gbs / triad_gbs[j],
-                   fmt_num(speedup_s, sizeof speedup_s, t_numpy / t_fused, "x"));
+            printf("%4d %6s %11.2f %13.2f %11.2f %11s %14s %12.2f %12s %15s\n", KS[i], nbuf,
+                   fused_gbs, bytes / t_unfused * 1e-9, triad_gbs[j],
+                   fmt_num(numpy_s, sizeof numpy_s, t_numpy > 0 ? bytes / t_numpy * 1e-9 : 0, ""),
+                   fmt_num(pt_s, sizeof pt_s, t_pt > 0 ? bytes / t_pt * 1e-9 : 0, ""),
+                   fused_gbs / triad_gbs[j],
+                   fmt_num(speedup_s, sizeof speedup_s, t_numpy / t_fused, "x"),
+                   fmt_num(pt_speedup_s, sizeof pt_speedup_s, t_pt / t_fused, "x"));
             fflush(stdout);
         }
     }
@@ -369,6 +391,70 @@ static int run(damo_ctx *ctx, damo_array *const x[N_NS], cl_kernel triad, int ha
         damo_function_free(fused[i]);
         damo_function_free(unfused[i]);
     }
+    return rc;
+}
+
+/* ---- the tutorial's logistic at a realistic size --------------------------- */
+
+typedef struct logistic_bench {
+    damo_function *f;
+    damo_array *x;
+    double *dst;   /* read into the caller's memory, or NULL: left on the device */
+    damo_ctx *ctx;
+} logistic_bench;
+
+static int logistic_once(void *state)
+{
+    logistic_bench *b = state;
+    damo_arg arg = DAMO_ARG(b->x);
+    damo_array *y = NULL;
+    int bad = damo_call(b->f, &arg, 1, &y, 1) != DAMO_OK ||
+              (b->dst ? damo_array_read(y, b->dst) : damo_ctx_finish(b->ctx)) != DAMO_OK;
+    if (bad)
+        fprintf(stderr, "logistic: %s\n", damo_last_errmsg());
+    damo_array_release(y);
+    return bad;
+}
+
+/* 1 / (1 + exp(-x)) on a 1000 x 1000 float64 matrix x = i / 10^6 on the
+ * host (uploaded at the first call): the tutorial's first example at a
+ * size where the work counts. */
+static int run_logistic(damo_ctx *ctx, int have_numpy, int have_pytensor)
+{
+    enum { R = 1000, C = 1000 };
+    double *data = malloc((size_t)R * C * sizeof *data), *dst = malloc((size_t)R * C * sizeof *dst);
+    for (int64_t i = 0; data && i < (int64_t)R * C; i++)
+        data[i] = (double)i / ((double)R * C);
+    damo_graph *g = damo_graph_new(ctx);
+    damo_var *xv = damo_dmatrix(g, "x");
+    damo_var *s = damo_div(damo_float(g, 1), damo_add(damo_float(g, 1), damo_exp(damo_neg(xv))));
+    damo_function *f = damo_function_simple(g, 1, &xv, 1, &s, 0);
+    damo_array *x = data ? damo_array_from_data(ctx, DAMO_FLOAT64, 2, (int64_t[]){R, C}, data) : NULL;
+    int rc = !f || !x || !dst;
+    double t_read = 0, t_dev = 0;
+    if (!rc) {
+        logistic_bench rb = {f, x, dst, ctx}, db = {f, x, NULL, ctx};
+        rc = measure(logistic_once, &rb, &t_read) || measure(logistic_once, &db, &t_dev);
+        rc = rc || fabs(dst[R * C - 1] - 1 / (1 + exp(-data[R * C - 1]))) > 1e-15;
+    }
+    if (!rc) {
+        const char *expr = "1 / (1 + exp(-x))";
+        double t_np = have_numpy ? time_python("numpy", expr, R, C) : 0;
+        double t_pt = have_pytensor ? time_python("pytensor", expr, R, C) : 0;
+        char a[32], b[32];
+        printf("\nlogistic 1 / (1 + exp(-x)), 1000 x 1000 float64, ms per call (median):\n");
+        printf("  damo, result read into the caller's memory   %8.3f\n", t_read * 1e3);
+        printf("  damo, result left on the device              %8.3f\n", t_dev * 1e3);
+        printf("  NumPy                                        %8s\n",
+               fmt_num(a, sizeof a, t_np * 1e3, ""));
+        printf("  PyTensor C (CVM)                             %8s\n",
+               fmt_num(b, sizeof b, t_pt * 1e3, ""));
+    }
+    damo_array_release(x);
+    damo_function_free(f);
+    damo_graph_free(g);
+    free(data);
+    free(dst);
     return rc;
 }
 
@@ -406,6 +492,7 @@ int main(void)
         return 1;
     }
     int have_numpy = system("python3 -c 'import numpy' >/dev/null 2>&1") == 0;
+    int have_pytensor = system("python3 -c 'import pytensor' >/dev/null 2>&1") == 0;
 
     printf("damo elementwise fusion benchmark\n");
     printf("device: %s\n", damo_ctx_device_name(ctx));
@@ -422,15 +509,16 @@ int main(void)
         rc = !x[j];
     }
     cl_kernel triad = rc ? NULL : build_triad(ctx);
-    rc = rc || !triad || run(ctx, x, triad, have_numpy);
+    rc = rc || !triad || run(ctx, x, triad, have_numpy, have_pytensor) ||
+         run_logistic(ctx, have_numpy, have_pytensor);
 
     if (!rc)
         printf("\nGB/s = 1e9 bytes/s. fused, unfused and numpy are effective rates: 16*n "
                "bytes per\ncall (read x, write y once); unfused really moves k*16*n bytes "
                "through k kernels.\ntriad: a = b + s*c in plain OpenCL on damo's queue, 24*n "
                "bytes per call.\nfused/triad is the ratio of those rates; fused/numpy is the "
-               "speedup over NumPy%s.\n",
-               have_numpy ? "" : "\n(python3 with numpy not found: n/a)");
+               "speedup over NumPy; PyTensor runs its C backend (mode CVM)%s.\n",
+               have_numpy && have_pytensor ? "" : "\n(python3 with numpy or pytensor not found: n/a)");
     if (triad)
         clReleaseKernel(triad);
     for (int j = 0; j < N_NS; j++)
