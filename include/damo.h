@@ -56,7 +56,8 @@ typedef enum damo_status {
     DAMO_ERR_DEVICE = 9,       /* an OpenCL call failed */
     DAMO_ERR_IO = 10,          /* file could not be opened, read or written */
     DAMO_ERR_FORMAT = 11,      /* a file's content is corrupt or not supported */
-    DAMO_ERR_OVERFLOW = 12     /* a value does not fit its type (NumPy's OverflowError) */
+    DAMO_ERR_OVERFLOW = 12,    /* a value does not fit its type (NumPy's OverflowError) */
+    DAMO_ERR_INDEX = 13        /* an index outside its axis (NumPy's IndexError) */
 } damo_status;
 
 /** Short constant English name of a status ("DAMO_ERR_SHAPE"); never NULL. */
@@ -395,6 +396,153 @@ damo_var *damo_switch(damo_var *cond, damo_var *a, damo_var *b);
 damo_var *damo_cast(damo_var *a, damo_dtype dtype);
 
 /* ------------------------------------------------------------------------ */
+/* Reductions. `axes` lists n_axes axes (negative ones count from the end,  */
+/* each at most once); NULL or n_axes 0 reduces over every axis. keepdims  */
+/* keeps the reduced axes with size 1. Dtypes follow Aesara: sum and prod   */
+/* of bool and signed integers give int64, of unsigned integers uint64, of  */
+/* floats their own dtype (float32 accumulates in float64 where the device  */
+/* has it); mean, variance and std of integers and bools give float64       */
+/* (accumulated in float64, as numpy.mean); max and min keep the dtype;     */
+/* argmax and argmin give int64; all and any give bool. Over no elements:   */
+/* sum 0, prod 1, all true, any false, mean / variance / std NaN (NumPy     */
+/* warns); max, min, argmax and argmin are DAMO_ERR_SHAPE at run time, as   */
+/* NumPy raises. Max, min, argmax and argmin propagate NaN (the first NaN   */
+/* wins), and argmax / argmin give the first of equal values. Float sums    */
+/* are compensated (Kahan) within each work-item and the partial sums are   */
+/* added as a tree (GPUs) or compensated again (CPU devices): NumPy's       */
+/* pairwise accuracy or better. Elementwise work on the input is computed   */
+/* inside the reduction's kernel, and elementwise work on its result after  */
+/* it, when nothing else needs the values between. Each returns NULL on     */
+/* error (DAMO_ERR_INVALID: an axis out of range or repeated) with the      */
+/* message on the graph.                                                    */
+/* ------------------------------------------------------------------------ */
+
+damo_var *damo_sum(damo_var *x, const int *axes, int n_axes, int keepdims);
+damo_var *damo_prod(damo_var *x, const int *axes, int n_axes, int keepdims);
+damo_var *damo_mean(damo_var *x, const int *axes, int n_axes, int keepdims);
+damo_var *damo_max(damo_var *x, const int *axes, int n_axes, int keepdims);
+damo_var *damo_min(damo_var *x, const int *axes, int n_axes, int keepdims);
+damo_var *damo_all(damo_var *x, const int *axes, int n_axes, int keepdims);
+damo_var *damo_any(damo_var *x, const int *axes, int n_axes, int keepdims);
+/** Population variance (ddof 0) and standard deviation, as numpy.var/std. */
+damo_var *damo_variance(damo_var *x, const int *axes, int n_axes, int keepdims);
+damo_var *damo_std(damo_var *x, const int *axes, int n_axes, int keepdims);
+/** Index of the largest / smallest element along `axis`, or of the
+ *  flattened array with DAMO_AXIS_NONE (NumPy's axis=None). */
+#define DAMO_AXIS_NONE 0x7fffffff
+damo_var *damo_argmax(damo_var *x, int axis, int keepdims);
+damo_var *damo_argmin(damo_var *x, int axis, int keepdims);
+
+/* ------------------------------------------------------------------------ */
+/* Shape and structure. Results are views of their input where the layout   */
+/* allows (dimshuffle, transpose, reshape of a contiguous array, basic      */
+/* subtensor, alloc of a value), copies only where it does not.             */
+/* ------------------------------------------------------------------------ */
+
+/** A new broadcastable dimension in a dimshuffle order (Aesara's 'x'). */
+#define DAMO_NEWAXIS (-1)
+/** Aesara's dimshuffle: order lists, for each of the result's ndim axes,
+ *  an axis of x or DAMO_NEWAXIS; every axis of x appears at most once, and
+ *  one left out must have static size 1. */
+damo_var *damo_dimshuffle(damo_var *x, int ndim, const int *order);
+/** The axes in reverse order (x.T). */
+damo_var *damo_transpose(damo_var *x);
+/** x with ndim axes of the given sizes (one may be -1: inferred), the same
+ *  elements in C order. A size that does not match x's element count is an
+ *  error when building if x's sizes are known, else at run time. */
+damo_var *damo_reshape(damo_var *x, int ndim, const int64_t *shape);
+/** The same with the sizes an integer vector variable of static length
+ *  holds (e.g. damo_shape(y)). */
+damo_var *damo_reshape_to(damo_var *x, damo_var *shape);
+/** Aesara's flatten: the first ndim - 1 axes kept, the rest merged
+ *  (ndim 1: a vector of every element). */
+damo_var *damo_flatten(damo_var *x, int ndim);
+/** x's shape as an int64 vector, and size i of it as an int64 scalar
+ *  (negative i counts from the end). Symbolic values, usable like any. */
+damo_var *damo_shape(damo_var *x);
+damo_var *damo_shape_i(damo_var *x, int i);
+/** value (broadcastable to it) repeated to the shape of the ndim integer
+ *  scalar variables dims (Aesara's alloc). */
+damo_var *damo_alloc(damo_var *value, int ndim, damo_var *const *dims);
+damo_var *damo_zeros(damo_graph *g, damo_dtype dtype, int ndim, damo_var *const *dims);
+damo_var *damo_ones(damo_graph *g, damo_dtype dtype, int ndim, damo_var *const *dims);
+/** value broadcast to like's shape, in value's dtype (Aesara's fill). */
+damo_var *damo_fill(damo_var *like, damo_var *value);
+damo_var *damo_zeros_like(damo_var *x);
+damo_var *damo_ones_like(damo_var *x);
+/** numpy.arange(start, stop, step) of scalar variables; the dtype is their
+ *  promotion (int64 or float64 for C numbers). */
+damo_var *damo_arange(damo_var *start, damo_var *stop, damo_var *step);
+/** numpy.eye(n, m, k): ones on diagonal k of an n x m matrix (m NULL: n).
+ *  n and m are integer scalar variables. */
+damo_var *damo_eye(damo_var *n, damo_var *m, int k, damo_dtype dtype);
+/** numpy.concatenate along axis (negative counts from the end) and
+ *  numpy.stack along a new axis, of n variables of one rank; dtypes
+ *  promote. */
+damo_var *damo_concatenate(int n, damo_var *const *xs, int axis);
+damo_var *damo_stack(int n, damo_var *const *xs, int axis);
+
+/* ------------------------------------------------------------------------ */
+/* Indexing.                                                                 */
+/* ------------------------------------------------------------------------ */
+
+/** One axis of a basic index: an integer (the axis goes away) or a slice
+ *  start:stop:step with Python's rules (negative bounds count from the end,
+ *  DAMO_NONE for an omitted bound, step non-zero). Axes past the n given
+ *  are taken whole. */
+typedef struct damo_slice {
+    int is_index;
+    int64_t start, stop, step;
+} damo_slice;
+#define DAMO_NONE INT64_MIN
+#ifdef __cplusplus
+#define DAMO_SLICE_INIT_(i, a, b, s) (damo_slice{(i), (a), (b), (s)})
+#else
+#define DAMO_SLICE_INIT_(i, a, b, s) ((damo_slice){(i), (a), (b), (s)})
+#endif
+#define DAMO_INDEX(i) DAMO_SLICE_INIT_(1, (i), 0, 0)
+#define DAMO_SLICE(start, stop, step) DAMO_SLICE_INIT_(0, (start), (stop), (step))
+#define DAMO_ALL DAMO_SLICE(DAMO_NONE, DAMO_NONE, 1)
+
+/** x[idx...], a view. An integer index outside its axis is an error
+ *  (DAMO_ERR_INDEX) naming x and the index: when building if the axis's
+ *  size is known, else at run time. */
+damo_var *damo_subtensor(damo_var *x, int n, const damo_slice *idx);
+/** x with x[idx...] replaced by / incremented by y (broadcast to it):
+ *  Aesara's set_subtensor and inc_subtensor. */
+damo_var *damo_set_subtensor(damo_var *x, int n, const damo_slice *idx, damo_var *y);
+damo_var *damo_inc_subtensor(damo_var *x, int n, const damo_slice *idx, damo_var *y);
+/** x[idx] for an integer array idx along x's first axis (the result has
+ *  idx's shape, then x's without its first axis; negative entries count
+ *  from the end). Every entry is checked on the host before a kernel uses
+ *  it (indices only the device has are read back first: a counted wait);
+ *  one out of range is DAMO_ERR_INDEX naming x, the index and the entry,
+ *  and nothing outside x is ever read. */
+damo_var *damo_take(damo_var *x, damo_var *idx);
+/** x with y[i] added to row idx[i] for each i, repeated rows accumulating
+ *  in order (Aesara's inc_subtensor(x[idx], y); numpy.add.at). */
+damo_var *damo_inc_take(damo_var *x, damo_var *idx, damo_var *y);
+
+/* ------------------------------------------------------------------------ */
+/* Matrix products, with NumPy's semantics for 1-d and 2-d operands.         */
+/* ------------------------------------------------------------------------ */
+
+/** vector . vector -> scalar, matrix . vector, vector . matrix, matrix .
+ *  matrix (numpy.dot; a 0-d operand multiplies). float32 and float64 go to
+ *  BLAS: CLBlast on GPUs, the host's CBLAS (OpenBLAS) on CPU devices, in
+ *  the device's queue; the environment variable DAMO_BLAS=clblast (or
+ *  =host; read when a context is made) or the meson option blas=clblast
+ *  sends them to CLBlast on every device. Transposed operands reach BLAS as
+ *  transpose flags, never copies. alpha * dot(a, b) + beta * c with c of
+ *  the product's shape compiles to one GEMM (or GEMV) call. Integers and
+ *  bools become a generated reduction of the products (a REDUCE step).
+ *  Operands of more than 2 dimensions are DAMO_ERR_UNSUPPORTED; a static
+ *  shape mismatch is DAMO_ERR_SHAPE when building. */
+damo_var *damo_dot(damo_var *a, damo_var *b);
+/** numpy.outer of two vectors. */
+damo_var *damo_outer(damo_var *a, damo_var *b);
+
+/* ------------------------------------------------------------------------ */
 /* Shared variables: values that persist across calls, shared by every      */
 /* function that uses them. Independent of graphs: a program keeps the      */
 /* handle (a model's weights) after freeing the graphs it built with it.    */
@@ -567,8 +715,18 @@ damo_function *damo_function_copy(damo_function *f, const damo_swap *swaps, size
 
 /* Introspection: the compiled schedule, a list of typed steps. */
 typedef enum damo_step_kind {
-    DAMO_STEP_ELEMWISE = 0 /* a generated fused elementwise kernel; a call may
-                            * run a small one on the host instead */
+    DAMO_STEP_ELEMWISE = 0, /* a generated fused elementwise kernel; a call may
+                             * run a small one on the host instead */
+    DAMO_STEP_REDUCE,       /* a generated reduction, elementwise work on its
+                             * input fused into it */
+    DAMO_STEP_BLAS,         /* a BLAS call (CLBlast, or host CBLAS queued as
+                             * a native kernel) */
+    DAMO_STEP_VIEW,         /* no work: the result shares its input's memory
+                             * (a reshape of a non-contiguous input copies) */
+    DAMO_STEP_COPY,         /* a strided copy, or copy-and-add, into a slice */
+    DAMO_STEP_GATHER,       /* rows picked by an index vector */
+    DAMO_STEP_SCATTER,      /* rows added at an index vector */
+    DAMO_STEP_HOST          /* computed on the host (shapes, arange, eye) */
 } damo_step_kind;
 size_t damo_function_n_steps(const damo_function *f);
 damo_step_kind damo_function_step_kind(const damo_function *f, size_t i);
@@ -577,7 +735,8 @@ damo_step_kind damo_function_step_kind(const damo_function *f, size_t i);
 const char *damo_function_step_text(const damo_function *f, size_t i);
 /** Generated OpenCL source of step i's first kernel, or NULL (borrowed). */
 const char *damo_function_step_source(const damo_function *f, size_t i);
-/** Number of generated kernels in the schedule. */
+/** Number of steps that run generated kernels (elementwise, reduce, copy,
+ *  gather, scatter); BLAS, view and host steps are not counted. */
 size_t damo_function_n_kernels(const damo_function *f);
 /** Device buffers the schedule keeps for intermediate values, which steps
  *  share when their lifetimes do not overlap. */

@@ -212,7 +212,7 @@ static void test_program(void)
     /* the part computing only the second output reads only x */
     sprog q;
     int map[2] = {-1, -1};
-    CHECK(sprog_subset(&p, (const unsigned char[]){0, 1}, &q, map) == DAMO_OK);
+    CHECK(sprog_subset(&p, (const unsigned char[]){0, 1}, &q, map, NULL) == DAMO_OK);
     CHECK_INT(q.n_in, 1);
     CHECK_INT(q.n_instr, 1);
     CHECK_INT(q.n_out, 1);

@@ -116,7 +116,11 @@ static const pstep *step_at(const damo_function *f, size_t i)
     return f && i < f->plan->n_steps ? &f->plan->steps[i] : NULL;
 }
 
-_Static_assert((int)DAMO_STEP_ELEMWISE == (int)STEP_ELEMWISE, "step kinds mirror exec's");
+_Static_assert((int)DAMO_STEP_ELEMWISE == (int)STEP_ELEMWISE && (int)DAMO_STEP_REDUCE == (int)STEP_REDUCE &&
+                   (int)DAMO_STEP_BLAS == (int)STEP_BLAS && (int)DAMO_STEP_VIEW == (int)STEP_VIEW &&
+                   (int)DAMO_STEP_COPY == (int)STEP_COPY && (int)DAMO_STEP_GATHER == (int)STEP_GATHER &&
+                   (int)DAMO_STEP_SCATTER == (int)STEP_SCATTER && (int)DAMO_STEP_HOST == (int)STEP_HOST,
+               "step kinds mirror exec's");
 
 damo_step_kind damo_function_step_kind(const damo_function *f, size_t i)
 {
@@ -133,13 +137,18 @@ const char *damo_function_step_text(const damo_function *f, size_t i)
 const char *damo_function_step_source(const damo_function *f, size_t i)
 {
     const pstep *s = step_at(f, i);
-    return s && s->n_variants ? s->variants[0].cg.source : NULL;
+    if (s && s->n_variants)
+        return s->variants[0].cg.source;
+    return s && s->n_gks ? s->gks[0].cg.source : NULL;
 }
 
 size_t damo_function_n_kernels(const damo_function *f)
 {
     size_t n = 0;
-    for (size_t i = 0; f && i < f->plan->n_steps; i++)
-        n += f->plan->steps[i].kind == STEP_ELEMWISE;
+    for (size_t i = 0; f && i < f->plan->n_steps; i++) {
+        step_kind k = f->plan->steps[i].kind;
+        n += k == STEP_ELEMWISE || k == STEP_REDUCE || k == STEP_COPY || k == STEP_GATHER ||
+             k == STEP_SCATTER;
+    }
     return n;
 }

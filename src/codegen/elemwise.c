@@ -3,101 +3,48 @@
  * input, converts and calls helpers in program order, and stores the
  * outputs. Floating-point contraction is off, so a * b + c is never fused
  * into an fma: the kernel rounds exactly where the host evaluator does. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../common/grow.h"
-#include "../common/strbuf.h"
-#include "codegen.h"
+#include "emit.h"
 
-/* Writes `expr` (of dtype from) converted to dtype `to` by dtype_cvt_rule,
- * the rule hval_convert follows on the host. */
-static void put_convert(strbuf *b, damo_dtype from, damo_dtype to, const char *expr)
+/* Names of a program's inputs: "<c><i>". */
+typedef struct in_names {
+    char text[64][16];
+    const char *ptr[64];
+    const char **names;
+    char (*heap)[16];
+} in_names;
+
+static int names_init(in_names *n, int count, char c)
 {
-    const char *ty = dtype_cl_name(to);
-    switch (dtype_cvt_rule(from, to)) {
-    case CVT_SAME:
-        sb_puts(b, expr);
-        break;
-    case CVT_TO_BOOL:
-        sb_printf(b, "(uchar)((%s) != 0)", expr);
-        break;
-    case CVT_FLOAT_TO_INT:
-        /* The spec makes _sat map NaN to 0, but NVIDIA's driver gives the
-         * type's minimum, so NaN is tested explicitly. */
-        sb_printf(b, "(isnan(%s) ? (%s)0 : convert_%s_sat(%s))", expr, ty, ty, expr);
-        break;
-    case CVT_PLAIN:
-        sb_printf(b, "(%s)(%s)", ty, expr);
-        break;
+    n->heap = NULL;
+    n->names = n->ptr;
+    char (*t)[16] = n->text;
+    if (count > 64) {
+        n->heap = malloc((size_t)count * sizeof *n->heap);
+        n->names = malloc((size_t)count * sizeof *n->names);
+        if (!n->heap || !n->names) {
+            free(n->heap);
+            free(n->names);
+            return 0;
+        }
+        t = n->heap;
     }
+    for (int i = 0; i < count; i++) {
+        snprintf(t[i], sizeof t[i], "%c%d", c, i);
+        n->names[i] = t[i];
+    }
+    return 1;
 }
 
-static int uses_helper(const sprog *p, int i)
+static void names_free(in_names *n)
 {
-    for (int j = 0; j < i; j++)
-        if (p->instr[j].op == p->instr[i].op && p->instr[j].types.compute == p->instr[i].types.compute)
-            return 1;
-    return 0;
-}
-
-/* One helper per (op, compute dtype) the program uses, in order of first
- * use: `T damo_<op>_<sfx>(T a, T b, T c)` wrapping the op's text, or with
- * vw lanes `damo_<op>_<sfx>_v` over vector types. The integer helpers of
- * kernels/intmath.h come first when a text calls one. */
-static void put_helpers(strbuf *b, const sprog *p, int vw)
-{
-    int intmath = 0;
-    for (int i = 0; i < p->n_instr && !vw; i++)
-        intmath |= strstr(op_cl_text(p->instr[i].op, p->instr[i].types.compute), "damo_") != NULL;
-    if (intmath)
-        sb_printf(b, "#define DAMO_FN\n#define DAMO_I64 long\n#define DAMO_U64 ulong\n%s\n",
-                  scalar_intmath_cl);
-    for (int i = 0; i < p->n_instr; i++) {
-        if (uses_helper(p, i))
-            continue;
-        const sp_instr *ins = &p->instr[i];
-        const op_def *d = op_get(ins->op);
-        damo_dtype t = ins->types.compute;
-        char ty[16], wrap[16];
-        snprintf(ty, sizeof ty, vw ? "%s%d" : "%s", dtype_cl_name(t), vw);
-        snprintf(wrap, sizeof wrap, vw ? "%s%d" : "%s", dtype_cl_wrap_name(t), vw);
-        sb_printf(b, "%s damo_%s_%s%s(", ty, d->name, dtype_suffix(t), vw ? "_v" : "");
-        for (int k = 0; k < d->arity; k++)
-            sb_printf(b, "%s%s %c", k ? ", " : "", ty, 'a' + k);
-        sb_printf(b, ")\n{\n    typedef %s T;\n    typedef %s U;\n    return (T)(%s);\n}\n", ty,
-                  wrap, op_cl_text(ins->op, t));
+    if (n->heap) {
+        free(n->heap);
+        free(n->names);
     }
-}
-
-/* Parameter list and descriptor, built side by side so they cannot
- * disagree. */
-typedef struct params {
-    strbuf *b;
-    cg_arg *args;
-    int n;
-    size_t cap;
-    int failed;
-} params;
-
-static void param(params *ps, cg_arg_kind kind, int operand, int dim, const char *fmt, ...)
-    DAMO_PRINTF(5, 6);
-
-static void param(params *ps, cg_arg_kind kind, int operand, int dim, const char *fmt, ...)
-{
-    if (!grow_array((void **)&ps->args, &ps->cap, (size_t)ps->n + 1, sizeof *ps->args)) {
-        ps->failed = 1;
-        return;
-    }
-    ps->args[ps->n++] = (cg_arg){kind, operand, dim};
-    char text[160];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(text, sizeof text, fmt, ap);
-    va_end(ap);
-    sb_printf(ps->b, "%s%s", ps->n > 1 ? ", " : "", text);
 }
 
 /* The element of input j read as `mode` at element `idx`. */
@@ -124,32 +71,13 @@ static void put_scalar_body(strbuf *b, const sprog *p, int ndim, const cg_access
         put_index(b, i, modes[i], ndim, idx);
         sb_puts(b, ";\n");
     }
-    for (int i = 0; i < p->n_instr; i++) {
-        const sp_instr *ins = &p->instr[i];
-        damo_dtype t = ins->types.compute;
-        strbuf call;
-        sb_init(&call);
-        sb_printf(&call, "damo_%s_%s(", op_get(ins->op)->name, dtype_suffix(t));
-        for (int a = 0; a < ins->n_args; a++) {
-            char ref[16];
-            snprintf(ref, sizeof ref, "%c%d", ins->args[a].kind == REF_INPUT ? 'v' : 't',
-                     ins->args[a].index);
-            strbuf via;
-            sb_init(&via);
-            put_convert(&via, sprog_ref_dtype(p, ins->args[a]), ins->types.via[a], ref);
-            if (a)
-                sb_puts(&call, ", ");
-            put_convert(&call, ins->types.via[a], t, via.s ? via.s : "");
-            call.failed |= via.failed;
-            sb_free(&via);
-        }
-        sb_puts(&call, ")");
-        sb_printf(b, "%sconst %s t%d = ", indent, dtype_cl_name(ins->types.out), i);
-        put_convert(b, t, ins->types.out, call.s ? call.s : "");
-        sb_puts(b, ";\n");
-        b->failed |= call.failed;
-        sb_free(&call);
+    in_names v;
+    if (!names_init(&v, p->n_in, 'v')) {
+        b->failed = 1;
+        return;
     }
+    put_instrs(b, p, v.names, "t", indent);
+    names_free(&v);
     for (int o = 0; o < p->n_out; o++)
         sb_printf(b, "%sp%d[%s] = t%d;\n", indent, p->n_in + o, idx, p->out[o]);
 }
@@ -169,16 +97,13 @@ static void put_vector_body(strbuf *b, const sprog *p, const cg_access *modes, i
         else
             sb_printf(b, "(%s%d)(p%d[p%d_off]);\n", ty, vw, i, i);
     }
-    for (int i = 0; i < p->n_instr; i++) {
-        const sp_instr *ins = &p->instr[i];
-        damo_dtype t = ins->types.compute;
-        sb_printf(b, "%sconst %s%d u%d = damo_%s_%s_v(", indent, dtype_cl_name(t), vw, i,
-                  op_get(ins->op)->name, dtype_suffix(t));
-        for (int a = 0; a < ins->n_args; a++)
-            sb_printf(b, "%s%c%d", a ? ", " : "", ins->args[a].kind == REF_INPUT ? 'x' : 'u',
-                      ins->args[a].index);
-        sb_puts(b, ");\n");
+    in_names x;
+    if (!names_init(&x, p->n_in, 'x')) {
+        b->failed = 1;
+        return;
     }
+    put_vector_instrs(b, p, x.names, "u", vw, indent);
+    names_free(&x);
     for (int o = 0; o < p->n_out; o++)
         sb_printf(b, "%svstore%d(u%d, 0, p%d + base);\n", indent, vw, p->out[o], p->n_in + o);
 }
@@ -208,12 +133,10 @@ damo_status cg_elemwise(const sprog *p, int ndim, const cg_access *in_modes, int
     for (int i = 0; i < p->n_in; i++)
         strided |= in_modes[i] == CG_STRIDED;
 
-    if (sprog_uses_fp64(p))
-        sb_puts(&b, "#pragma OPENCL EXTENSION cl_khr_fp64 : enable\n");
-    sb_puts(&b, "#pragma OPENCL FP_CONTRACT OFF\n");
-    put_helpers(&b, p, 0);
+    put_preamble(&b, sprog_uses_fp64(p));
+    put_helpers(&b, &p, 1, 0);
     if (vw)
-        put_helpers(&b, p, vw);
+        put_helpers(&b, &p, 1, vw);
 
     sb_printf(&b, "__kernel void %s(", name);
     for (int i = 0; i < p->n_in; i++) {
@@ -260,19 +183,5 @@ damo_status cg_elemwise(const sprog *p, int ndim, const cg_access *in_modes, int
         put_scalar_body(&b, p, ndim, in_modes, "gid", "    ");
         sb_puts(&b, "}\n");
     }
-    out->source = sb_take(&b);
-    out->args = ps.args;
-    out->n_args = ps.n;
-    if (!out->source || ps.failed) {
-        cg_kernel_free(out);
-        return DAMO_ERR_NOMEM;
-    }
-    return DAMO_OK;
-}
-
-void cg_kernel_free(cg_kernel *k)
-{
-    free(k->source);
-    free(k->args);
-    memset(k, 0, sizeof *k);
+    return finish_kernel(&b, &ps, out);
 }

@@ -75,7 +75,7 @@ const char *damo_status_name(damo_status s)
         "DAMO_OK", "DAMO_ERR_INVALID", "DAMO_ERR_NOMEM", "DAMO_ERR_TYPE",
         "DAMO_ERR_SHAPE", "DAMO_ERR_NAME", "DAMO_ERR_NO_DEVICE",
         "DAMO_ERR_UNSUPPORTED", "DAMO_ERR_BUILD", "DAMO_ERR_DEVICE",
-        "DAMO_ERR_IO", "DAMO_ERR_FORMAT", "DAMO_ERR_OVERFLOW",
+        "DAMO_ERR_IO", "DAMO_ERR_FORMAT", "DAMO_ERR_OVERFLOW", "DAMO_ERR_INDEX",
     };
     if ((unsigned)s < sizeof names / sizeof names[0])
         return names[s];

@@ -1,5 +1,6 @@
 /* Building a plan from a final function graph: the value table, one step
- * per node, temp slots by liveness, and each step's first kernel. */
+ * per node (its class by op), temp slots by liveness over the values views
+ * share, and each step's build. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,13 +46,16 @@ static int value_of(builder *b, const damo_var *v, int is_result)
 {
     plan *p = b->p;
     if (b->val_of[v->id] >= 0) {
-        if (is_result && p->vals[b->val_of[v->id]].kind == VAL_TEMP)
-            p->vals[b->val_of[v->id]].kind = VAL_RESULT;
+        pvalue *pv = &p->vals[b->val_of[v->id]];
+        if (is_result && pv->kind == VAL_TEMP)
+            pv->kind = VAL_RESULT;
+        if (is_result && pv->kind == VAL_VIEW)
+            pv->is_result = 1;
         return b->val_of[v->id];
     }
     if (!grow_array((void **)&p->vals, &b->cap_vals, p->n_vals + 1, sizeof *p->vals))
         return err_set(b->e, DAMO_ERR_NOMEM, "out of memory planning the function"), -1;
-    pvalue pv = {VAL_TEMP, v, -1, NULL};
+    pvalue pv = {VAL_TEMP, v, -1, NULL, (int)p->n_vals, 0};
     switch (v->kind) {
     case VAR_INPUT:
         pv.kind = VAL_INPUT;
@@ -82,65 +86,74 @@ static int value_of(builder *b, const damo_var *v, int is_result)
     return b->val_of[v->id] = (int)p->n_vals++;
 }
 
-static char *step_text(const fused_prog *fp)
+static const step_class *class_of(op_id op)
 {
-    const sprog *prog = &fp->prog;
-    strbuf b;
-    sb_init(&b);
-    sb_printf(&b, "fused elementwise: %d op%s (", prog->n_instr, prog->n_instr == 1 ? "" : "s");
-    for (int i = 0; i < prog->n_instr; i++)
-        sb_printf(&b, "%s%s", i ? ", " : "", op_get(prog->instr[i].op)->name);
-    sb_printf(&b, "), %d output%s", prog->n_out, prog->n_out == 1 ? "" : "s");
-    return sb_take(&b);
+    switch (op) {
+    case OP_FUSED: return &step_elemwise;
+    case OP_REDUCE: return &step_reduce;
+    case OP_DOT:
+    case OP_GEMM: return &step_blas;
+    case OP_DIMSHUFFLE:
+    case OP_RESHAPE:
+    case OP_ALLOC:
+    case OP_SUBTENSOR: return &step_view;
+    case OP_SET_SUBTENSOR:
+    case OP_CONCAT: return &step_copy;
+    case OP_TAKE: return &step_gather;
+    case OP_INC_TAKE: return &step_scatter;
+    case OP_SHAPE:
+    case OP_SHAPE_I:
+    case OP_ARANGE:
+    case OP_EYE: return &step_host;
+    default: return NULL;
+    }
 }
 
 static damo_status add_step(builder *b, const gnode *n, pstep *s)
 {
-    char lab[256];
     plan *p = b->p;
-    if (n->op != OP_FUSED)
+    s->node = n;
+    s->cls = class_of(n->op);
+    if (!s->cls)
         return err_set(b->e, DAMO_ERR_UNSUPPORTED, "internal error: no step runs op %s",
                        op_info_of(n->op)->name);
-    const fused_prog *fp = n->params.fused;
-    const sprog *prog = &fp->prog;
-    if (!p->ctx->rt.dev.fp64 && sprog_uses_fp64(prog))
-        return err_set(b->e, DAMO_ERR_UNSUPPORTED,
-                       "device '%s' does not support float64 (cl_khr_fp64), which %s needs; use "
-                       "float32 types (damo_fscalar, damo_fmatrix, ...) or choose a device with "
-                       "fp64 through DAMO_DEVICE (damo-info lists the devices)",
-                       p->ctx->rt.dev.name, var_label(fp->instr_var[0], lab, sizeof lab));
-    s->kind = STEP_ELEMWISE;
-    s->fp = fp;
-    s->ndim = n->out[0]->type.ndim;
+    s->kind = s->cls->kind;
     s->n_in = n->n_in;
     s->n_out = n->n_out;
-    s->exact = sprog_exact(prog, p->ctx->rt.dev.fp32);
-    s->vectorizable = cg_vectorizable(prog);
-    size_t ops = (size_t)(n->n_in + n->n_out) + 1, instrs = (size_t)prog->n_instr + 1;
     s->in = malloc((size_t)(n->n_in + 1) * sizeof *s->in);
     s->out = malloc((size_t)(n->n_out + 1) * sizeof *s->out);
-    s->modes = calloc(ops, sizeof *s->modes);
-    s->shapes = calloc(instrs * DAMO_MAX_DIMS, sizeof *s->shapes);
-    s->strides = calloc(ops * DAMO_MAX_DIMS, sizeof *s->strides);
-    s->keep = calloc(ops, 1);
-    s->views = calloc(ops, sizeof *s->views);
-    s->out_strides = calloc(ops * DAMO_MAX_DIMS, sizeof *s->out_strides);
-    s->text = step_text(fp);
-    if (!s->in || !s->out || !s->modes || !s->shapes || !s->strides || !s->keep || !s->views ||
-        !s->out_strides || !s->text)
+    if (!s->in || !s->out)
         return err_set(b->e, DAMO_ERR_NOMEM, "out of memory planning the function");
     for (int k = 0; k < n->n_in; k++)
         if ((s->in[k] = value_of(b, n->in[k], 0)) < 0)
             return b->e->code;
-    for (int o = 0; o < n->n_out; o++)
-        if ((s->out[o] = value_of(b, n->out[o], fg_is_output(p->fg, n->out[o]))) < 0)
+    for (int o = 0; o < n->n_out; o++) {
+        int v = value_of(b, n->out[o], fg_is_output(p->fg, n->out[o]));
+        if ((s->out[o] = v) < 0)
             return b->e->code;
+        if (s->kind == STEP_VIEW) {
+            pvalue *pv = &p->vals[v];
+            pv->is_result = pv->kind == VAL_RESULT;
+            pv->kind = VAL_VIEW;
+            pv->root = p->vals[s->in[0]].root;
+        }
+    }
     return DAMO_OK;
 }
 
-/* Temps share slots when their lifetimes (first write to last read, in
- * step order) do not overlap; a step's outputs never share a slot with its
- * inputs. */
+/* A temp that a returned view shares is handed out with it: a result. */
+static void promote_roots(plan *p)
+{
+    for (size_t v = 0; v < p->n_vals; v++) {
+        pvalue *root = &p->vals[p->vals[v].root];
+        if (p->vals[v].kind == VAL_VIEW && p->vals[v].is_result && root->kind == VAL_TEMP)
+            root->kind = VAL_RESULT;
+    }
+}
+
+/* Temps share slots when their lifetimes (first write to the last read of
+ * it or of a view sharing it, in step order) do not overlap; a step's
+ * outputs never share a slot with its inputs. */
 static damo_status assign_slots(plan *p, damo_err *e)
 {
     int *last = malloc((p->n_vals + 1) * sizeof *last);
@@ -155,7 +168,7 @@ static damo_status assign_slots(plan *p, damo_err *e)
         last[v] = -1;
     for (size_t i = 0; i < p->n_steps; i++)
         for (int k = 0; k < p->steps[i].n_in; k++)
-            last[p->steps[i].in[k]] = (int)i;
+            last[p->vals[p->steps[i].in[k]].root] = (int)i;
     damo_status st = DAMO_OK;
     for (size_t i = 0; i < p->n_steps && st == DAMO_OK; i++) {
         pstep *s = &p->steps[i];
@@ -177,69 +190,18 @@ static damo_status assign_slots(plan *p, damo_err *e)
                 st = e->code;
         }
         for (int k = 0; k < s->n_in; k++) {
-            const pvalue *pv = &p->vals[s->in[k]];
+            int r = p->vals[s->in[k]].root;
+            const pvalue *pv = &p->vals[r];
             /* once, even when the step reads the value twice */
-            if (pv->kind == VAL_TEMP && last[s->in[k]] == (int)i) {
+            if (pv->kind == VAL_TEMP && last[r] == (int)i) {
                 free_slots[n_free++] = (size_t)pv->index;
-                last[s->in[k]] = -1;
+                last[r] = -1;
             }
         }
     }
     free(last);
     free(free_slots);
     return st;
-}
-
-/* The kernel's first variant: 0-d inputs by value (a C number or a host
- * 0-d array, the common case), the rest contiguous. */
-static damo_status first_kernel(plan *p, pstep *s, damo_err *e)
-{
-    for (int k = 0; k < s->n_in; k++)
-        s->modes[k] = p->vals[s->in[k]].var->type.ndim == 0 ? CG_VALUE : CG_FLAT;
-    cl_kernel kern;
-    const kvariant *kv;
-    return plan_kernel(p, s, NULL, 0, &kern, &kv, e);
-}
-
-damo_status plan_kernel(plan *p, pstep *s, const psub *sub, int vw, cl_kernel *k,
-                        const kvariant **kvo, damo_err *e)
-{
-    const sprog *prog = sub ? &sub->prog : &s->fp->prog;
-    size_t n = (size_t)prog->n_in;
-    for (int v = 0; v < s->n_variants; v++) {
-        const kvariant *kv = &s->variants[v];
-        if (kv->sub == sub && kv->vw == vw && !memcmp(kv->modes, s->modes, n * sizeof *s->modes)) {
-            *k = kv->kernel;
-            *kvo = kv;
-            return DAMO_OK;
-        }
-    }
-    kvariant *vs = realloc(s->variants, (size_t)(s->n_variants + 1) * sizeof *vs);
-    if (!vs)
-        return err_set(e, DAMO_ERR_NOMEM, "out of memory building a kernel");
-    s->variants = vs;
-    kvariant *kv = &vs[s->n_variants];
-    memset(kv, 0, sizeof *kv);
-    kv->sub = sub;
-    kv->vw = vw;
-    if (!(kv->modes = malloc((n ? n : 1) * sizeof *kv->modes)) ||
-        cg_elemwise(prog, s->ndim, s->modes, vw, "damo_ew", &kv->cg) != DAMO_OK) {
-        free(kv->modes);
-        return err_set(e, DAMO_ERR_NOMEM, "out of memory generating a kernel");
-    }
-    if (n)
-        memcpy(kv->modes, s->modes, n * sizeof *s->modes);
-    damo_status st = rt_kernel_get(&p->ctx->rt, kv->cg.source, p->build_options, "damo_ew",
-                                   &kv->kernel, e);
-    if (st != DAMO_OK) {
-        free(kv->modes);
-        cg_kernel_free(&kv->cg);
-        return st;
-    }
-    s->n_variants++;
-    *k = kv->kernel;
-    *kvo = kv;
-    return DAMO_OK;
 }
 
 static damo_status build(builder *b, int keep_updates)
@@ -266,12 +228,14 @@ static damo_status build(builder *b, int keep_updates)
             st = b->e->code;
     for (size_t i = 0; i < fg->n_inputs && st == DAMO_OK; i++)
         p->input_val[i] = b->val_of[fg->inputs[i]->id];
-    if (st == DAMO_OK)
+    if (st == DAMO_OK) {
+        promote_roots(p);
         st = assign_slots(p, b->e);
+    }
     if (st == DAMO_OK && !(p->cur = calloc(p->n_vals + 1, sizeof *p->cur)))
         st = err_set(b->e, DAMO_ERR_NOMEM, "out of memory planning the function");
     for (size_t i = 0; i < p->n_steps && st == DAMO_OK; i++)
-        st = first_kernel(p, &p->steps[i], b->e);
+        st = p->steps[i].cls->build(p, &p->steps[i], b->e);
     return st;
 }
 
@@ -346,6 +310,11 @@ void plan_free(plan *p)
             sprog_free(&s->subs[v]->prog);
             free(s->subs[v]);
         }
+        for (int v = 0; v < s->n_gks; v++)
+            cg_kernel_free(&s->gks[v].cg);
+        free(s->gks);
+        for (int v = 0; v < STEP_PRIVATE; v++)
+            storage_release(s->priv[v]);
         free(s->variants);
         free(s->subs);
         free(s->in);

@@ -1,85 +1,12 @@
-/* Running a plan: bind values, run each step on the device (or, for small
- * exact work whose inputs are on the host, on the host), then hand out
+/* Running a plan: bind values, run each step by its class, then hand out
  * outputs and commit updates, only once every step has succeeded. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "plan.h"
 
-/* Where small work runs. A step runs on the host when every op in it gives
- * the device's bits (sprog_exact), its inputs are on the host, and its
- * estimated host time (elements x ops x HOST_NS_PER_OP, the host
- * evaluator's measured cost) is below a device round trip: ~40 us on PoCL's
- * pthread device, ~15 us on a GPU (DESIGN.md, bench_call). */
-#define HOST_NS_PER_OP 20
-#define DISPATCH_NS_CPU 40000
-#define DISPATCH_NS_GPU 15000
-
-/* Runtime shape of an array, left-padded with 1s to nd dims. */
-static void padded_shape(const damo_array *a, int nd, int64_t *out)
-{
-    for (int d = 0; d < nd; d++)
-        out[d] = d < nd - a->ndim ? 1 : a->shape[d - (nd - a->ndim)];
-}
-
-static int broadcast_into(int64_t *acc, const int64_t *s, int nd)
-{
-    for (int d = 0; d < nd; d++) {
-        if (acc[d] == 1)
-            acc[d] = s[d];
-        else if (s[d] != 1 && s[d] != acc[d])
-            return 0;
-    }
-    return 1;
-}
-
-static const char *shape_text(const int64_t *s, int nd, char *buf, size_t size)
-{
-    size_t len = (size_t)snprintf(buf, size, "(");
-    for (int d = 0; d < nd && len < size; d++)
-        len += (size_t)snprintf(buf + len, size - len, "%s%lld", d ? ", " : "", (long long)s[d]);
-    if (len < size)
-        snprintf(buf + len, size - len, ")");
-    return buf;
-}
-
-/* Shapes of every instruction of step s in this call. */
-static damo_status step_shapes(plan *p, pstep *s, damo_err *e)
-{
-    const sprog *prog = &s->fp->prog;
-    int nd = s->ndim;
-    int64_t arg[DAMO_MAX_DIMS];
-    for (int i = 0; i < prog->n_instr; i++) {
-        int64_t *sh = s->shapes + (size_t)i * DAMO_MAX_DIMS;
-        for (int d = 0; d < nd; d++)
-            sh[d] = 1;
-        for (int k = 0; k < prog->instr[i].n_args; k++) {
-            sp_ref r = prog->instr[i].args[k];
-            if (r.kind == REF_INSTR)
-                memcpy(arg, s->shapes + (size_t)r.index * DAMO_MAX_DIMS, (size_t)nd * sizeof *arg);
-            else
-                padded_shape(p->cur[s->in[r.index]], nd, arg);
-            if (!broadcast_into(sh, arg, nd)) {
-                char lab[256], sa[160], sb[160];
-                return err_set(e, DAMO_ERR_SHAPE,
-                               "%s %s: shapes %s and %s cannot be broadcast together",
-                               op_get(prog->instr[i].op)->name,
-                               var_label(s->fp->instr_var[i], lab, sizeof lab),
-                               shape_text(sh, nd, sa, sizeof sa), shape_text(arg, nd, sb, sizeof sb));
-            }
-        }
-    }
-    return DAMO_OK;
-}
-
-static const int64_t *out_shape(const pstep *s, int o)
-{
-    return s->shapes + (size_t)s->fp->prog.out[o] * DAMO_MAX_DIMS;
-}
-
-/* The array a step writes value v into, with the given shape: a temp's
- * view on its slot, or a result array (reused when nobody else holds it). */
-static damo_array *result_array(plan *p, int v, const int64_t *shape, int nd, damo_err *e)
+damo_array *plan_output(plan *p, int v, int nd, const int64_t *shape, damo_err *e)
 {
     pvalue *pv = &p->vals[v];
     damo_array *a = pv->arr;
@@ -94,6 +21,7 @@ static damo_array *result_array(plan *p, int v, const int64_t *shape, int nd, da
             a->strides[d] = stride;
             stride *= shape[d];
         }
+        a->offset = 0;
         storage_resize(a->st, (size_t)n * esize);
         return p->cur[v] = a;
     }
@@ -105,218 +33,61 @@ static damo_array *result_array(plan *p, int v, const int64_t *shape, int nd, da
     return p->cur[v] = a;
 }
 
-/* How a kernel reads an operand of shape/strides (padded to nd) in the
- * iteration space; fills eff with the strides it uses. */
-static cg_access access_mode(const damo_array *a, const int64_t *iter, int nd, int64_t *eff)
+damo_array *plan_view(plan *p, int v, storage *st, const layout *l, damo_err *e)
 {
-    int zero = 1, flat = 1;
-    int64_t c = 1;
-    for (int d = nd - 1; d >= 0; d--) {
-        int k = d - (nd - a->ndim);
-        int64_t size = k >= 0 ? a->shape[k] : 1, stride = k >= 0 ? a->strides[k] : 0;
-        eff[d] = size == 1 ? 0 : stride;
-        zero &= eff[d] == 0;
-        flat &= size == iter[d] && (size == 1 || stride == c);
-        c *= size;
+    pvalue *pv = &p->vals[v];
+    damo_array *a = pv->arr;
+    if (!a) {
+        if (!(a = calloc(1, sizeof *a))) {
+            err_set(e, DAMO_ERR_NOMEM, "out of memory for a view");
+            return NULL;
+        }
+        a->refcount = 1;
+        a->ctx = p->ctx;
+        a->dtype = pv->var->type.dtype;
+        pv->arr = a;
     }
-    if (zero)
-        return a->st->host_valid ? CG_VALUE : CG_SCALAR;
-    return flat ? CG_FLAT : CG_STRIDED;
+    st->refcount++;
+    storage_release(a->st);
+    a->st = st;
+    a->ndim = l->ndim;
+    memcpy(a->shape, l->shape, (size_t)l->ndim * sizeof *a->shape);
+    memcpy(a->strides, l->strides, (size_t)l->ndim * sizeof *a->strides);
+    a->offset = l->offset;
+    return p->cur[v] = a;
 }
 
-/* The cached sub-program of s for the kept outputs. */
-static const psub *sub_for(pstep *s, damo_err *e)
+/* At the end of a call a view lets go of the memory it shares, so that a
+ * reused result is not held by the plan itself; a view an outside holder
+ * keeps is left to it. */
+static void detach_views(plan *p)
 {
-    for (int i = 0; i < s->n_subs; i++)
-        if (!memcmp(s->subs[i]->keep, s->keep, (size_t)s->n_out))
-            return s->subs[i];
-    psub **subs = realloc(s->subs, (size_t)(s->n_subs + 1) * sizeof *subs);
-    psub *sub = subs ? calloc(1, sizeof *sub) : NULL;
-    if (subs)
-        s->subs = subs;
-    if (!sub || !(sub->keep = malloc((size_t)s->n_out)) ||
-        !(sub->in_map = malloc((size_t)(s->n_in + 1) * sizeof *sub->in_map)) ||
-        sprog_subset(&s->fp->prog, s->keep, &sub->prog, sub->in_map) != DAMO_OK) {
-        if (sub) {
-            free(sub->keep);
-            free(sub->in_map);
+    for (size_t v = 0; v < p->n_vals; v++) {
+        pvalue *pv = &p->vals[v];
+        if (pv->kind != VAL_VIEW || !pv->arr)
+            continue;
+        if (pv->arr->refcount > 1) {
+            damo_array_release(pv->arr);
+            pv->arr = NULL;
+        } else {
+            storage_release(pv->arr->st);
+            pv->arr->st = NULL;
         }
-        free(sub);
-        err_set(e, DAMO_ERR_NOMEM, "out of memory splitting a step");
+    }
+}
+
+storage *plan_private(plan *p, pstep *s, int i, size_t bytes, damo_err *e)
+{
+    storage *st = s->priv[i];
+    if (st && st->refcount > 1) {
+        storage_release(st);
+        st = s->priv[i] = NULL;
+    }
+    if (!st && !(st = s->priv[i] = storage_new(p->ctx, bytes))) {
+        err_set(e, DAMO_ERR_NOMEM, "out of memory for a step's buffer");
         return NULL;
     }
-    memcpy(sub->keep, s->keep, (size_t)s->n_out);
-    sub->vectorizable = cg_vectorizable(&sub->prog);
-    s->subs[s->n_subs++] = sub;
-    return sub;
-}
-
-#define SET_ARG(k, i, n, v)                                                              \
-    do {                                                                                 \
-        cl_int rc_ = clSetKernelArg(k, (cl_uint)(i), n, v);                              \
-        if (rc_ != CL_SUCCESS)                                                           \
-            return err_set(e, DAMO_ERR_DEVICE, "setting argument %d of a kernel: %s", i, \
-                           rt_cl_error_name(rc_));                                       \
-    } while (0)
-
-/* Vector lanes per work-item for a program over n elements: on a CPU
- * device, 64 bytes of the program's one dtype (an AVX-512 register), when
- * the program computes on vectors, reads nothing strided, and has work
- * for several vectors. 0: one element per work-item (GPUs, where lanes are
- * work-items already). */
-static int vector_width(const plan *p, const sprog *prog, int vectorizable,
-                        const cg_access *modes, int64_t n)
-{
-    if (p->ctx->rt.dev.is_gpu || !vectorizable || !prog->n_instr)
-        return 0;
-    for (int k = 0; k < prog->n_in; k++)
-        if (modes[k] == CG_STRIDED)
-            return 0;
-    int vw = (int)(64 / damo_dtype_size(prog->instr[0].types.compute));
-    return n >= 4 * vw ? vw : 0;
-}
-
-/* Binds a kernel's arguments from its descriptor and enqueues it. */
-static damo_status launch(plan *p, pstep *s, const kvariant *kv, cl_kernel k,
-                          damo_array *const *ops, const int64_t *iter, int64_t n, damo_err *e)
-{
-    for (int i = 0; i < kv->cg.n_args; i++) {
-        const cg_arg *arg = &kv->cg.args[i];
-        const damo_array *a = ops[arg->operand];
-        cl_long v = 0;
-        switch (arg->kind) {
-        case CGA_MEM: {
-            rt_buf *b = a->st->dev;
-            cl_mem m = rt_buf_mem(b);
-            SET_ARG(k, i, sizeof m, &m);
-            continue;
-        }
-        case CGA_VALUE: {
-            unsigned char bytes[8];
-            hval_store(a->dtype, bytes, 0, array_host_elem(a, a->st->host, 0));
-            SET_ARG(k, i, damo_dtype_size(a->dtype), bytes);
-            continue;
-        }
-        case CGA_OFFSET: v = a->offset; break;
-        case CGA_SIZE: v = n; break;
-        case CGA_SHAPE: v = iter[arg->dim]; break;
-        case CGA_STRIDE: v = s->strides[(size_t)arg->operand * DAMO_MAX_DIMS + arg->dim]; break;
-        }
-        SET_ARG(k, i, sizeof v, &v);
-    }
-    /* GPUs get 256-item groups; on CPU devices groups of 1024 elements let
-     * PoCL vectorize across work-items (measured best, bench_elemwise) */
-    const rt_device *dev = &p->ctx->rt.dev;
-    size_t items = kv->vw ? (size_t)((n + kv->vw - 1) / kv->vw) : (size_t)n;
-    size_t want = dev->is_gpu ? 256 : kv->vw ? (size_t)(1024 / kv->vw) : 1024;
-    return rt_launch(&p->ctx->rt, k, items, dev->max_work_group < want ? dev->max_work_group : want, e);
-}
-
-/* Runs (part of) step s over the iteration space iter: the program `sub`
- * (NULL: the whole one), on the host or the device. */
-static damo_status run_part(plan *p, pstep *s, const psub *sub, const int64_t *iter, int64_t n,
-                            int on_host, damo_err *e)
-{
-    const sprog *prog = sub ? &sub->prog : &s->fp->prog;
-    int nd = s->ndim;
-    damo_array *ops[2 * 64];
-    damo_array **operands = prog->n_in + prog->n_out <= 128
-                                ? ops : malloc((size_t)(prog->n_in + prog->n_out) * sizeof *ops);
-    if (!operands)
-        return err_set(e, DAMO_ERR_NOMEM, "out of memory running a step");
-    damo_status st = DAMO_OK;
-    for (int k = 0; k < prog->n_in; k++) {
-        damo_array *a = p->cur[s->in[sub ? sub->in_map[k] : k]];
-        operands[k] = a;
-        s->modes[k] = access_mode(a, iter, nd, s->strides + (size_t)k * DAMO_MAX_DIMS);
-        if (!on_host && s->modes[k] != CG_VALUE && !array_device_read(a, e))
-            st = e->code;
-    }
-    for (int o = 0, j = prog->n_in; o < s->n_out && st == DAMO_OK; o++) {
-        if (sub && !sub->keep[o])
-            continue;
-        damo_array *a = p->cur[s->out[o]];
-        operands[j++] = a;
-        if (!(on_host ? array_host_write(a, e) != NULL : array_device_write(a, e) != NULL))
-            st = e->code;
-    }
-    if (st == DAMO_OK && on_host) {
-        for (int k = 0; k < prog->n_in + prog->n_out; k++) {
-            damo_array *a = operands[k];
-            int64_t *str = k < prog->n_in ? s->strides + (size_t)k * DAMO_MAX_DIMS
-                                          : s->out_strides + (size_t)k * DAMO_MAX_DIMS;
-            if (k >= prog->n_in)
-                memcpy(str, a->strides, (size_t)nd * sizeof *str);
-            s->views[k] = (sp_view){a->st->host, str, a->offset};
-        }
-        if (sprog_eval(prog, nd, iter, s->views, s->views + prog->n_in) != DAMO_OK)
-            st = err_set(e, DAMO_ERR_NOMEM, "out of memory running a step on the host");
-    } else if (st == DAMO_OK && n > 0) {
-        cl_kernel k;
-        const kvariant *kv;
-        int vw = vector_width(p, prog, sub ? sub->vectorizable : s->vectorizable, s->modes, n);
-        if ((st = plan_kernel(p, s, sub, vw, &k, &kv, e)) == DAMO_OK)
-            st = launch(p, s, kv, k, operands, iter, n, e);
-    }
-    if (operands != ops)
-        free(operands);
-    return st;
-}
-
-static int runs_on_host(const plan *p, const pstep *s, int64_t n)
-{
-    if ((p->flags & DAMO_FN_DEVICE_ONLY) || !s->exact)
-        return 0;
-    for (int k = 0; k < s->n_in; k++)
-        if (!p->cur[s->in[k]]->st->host_valid)
-            return 0;
-    int64_t dispatch = p->ctx->rt.dev.is_gpu ? DISPATCH_NS_GPU : DISPATCH_NS_CPU;
-    return n <= dispatch / HOST_NS_PER_OP / s->fp->prog.n_instr;
-}
-
-static int64_t elements(const int64_t *shape, int nd)
-{
-    int64_t n = 1;
-    for (int d = 0; d < nd; d++)
-        n *= shape[d];
-    return n;
-}
-
-/* Outputs of one shape are computed together; a step whose outputs differ
- * in shape at run time (an unknown size that is 1, or 0, for some of them)
- * runs once per shape, each part computing only its outputs. */
-static damo_status run_step(plan *p, pstep *s, int *on_device, damo_err *e)
-{
-    damo_status st = step_shapes(p, s, e);
-    int nd = s->ndim, parts = 0;
-    int64_t most = 0;
-    for (int o = 0; o < s->n_out && st == DAMO_OK; o++) {
-        const int64_t *sh = out_shape(s, o);
-        if (!result_array(p, s->out[o], sh, nd, e))
-            st = e->code;
-        int64_t n = elements(sh, nd);
-        most = n > most ? n : most;
-        parts += !memcmp(sh, out_shape(s, 0), (size_t)nd * sizeof *sh) ? o == 0 : 1;
-    }
-    if (st != DAMO_OK)
-        return st;
-    int on_host = runs_on_host(p, s, most);
-    *on_device |= !on_host;
-    if (parts == 1)
-        return run_part(p, s, NULL, out_shape(s, 0), most, on_host, e);
-    /* one part per distinct output shape, led by its first output */
-    for (int o = 0; o < s->n_out && st == DAMO_OK; o++) {
-        const int64_t *sh = out_shape(s, o);
-        int first = 1;
-        for (int q = 0; q < s->n_out; q++) {
-            s->keep[q] = !memcmp(out_shape(s, q), sh, (size_t)nd * sizeof *sh);
-            first &= !(s->keep[q] && q < o);
-        }
-        if (!first)
-            continue;
-        const psub *sub = sub_for(s, e);
-        st = sub ? run_part(p, s, sub, sh, elements(sh, nd), on_host, e) : e->code;
-    }
+    storage_resize(st, bytes);
     return st;
 }
 
@@ -359,9 +130,9 @@ damo_status plan_run(plan *p, damo_array *const *inputs, damo_array **outputs, d
         if (p->input_val[i] >= 0)
             p->cur[p->input_val[i]] = inputs[i];
     damo_status st = DAMO_OK;
-    int on_device = 0;
+    p->on_device = 0;
     for (size_t i = 0; i < p->n_steps && st == DAMO_OK; i++)
-        st = run_step(p, &p->steps[i], &on_device, e);
+        st = p->steps[i].cls->run(p, &p->steps[i], e);
     for (size_t u = 0; u < p->n_updates && st == DAMO_OK; u++) {
         const damo_array *a = p->cur[p->result_val[p->n_outputs + u]];
         char lab[300];
@@ -370,7 +141,7 @@ damo_status plan_run(plan *p, damo_array *const *inputs, damo_array **outputs, d
         st = gtype_check(&p->targets[u]->type, a->dtype, a->ndim, a->shape, 1, "update of", lab, e);
     }
     /* queued work starts now rather than at the next wait */
-    if (on_device && st == DAMO_OK)
+    if (p->on_device && st == DAMO_OK)
         st = rt_flush(&p->ctx->rt, e);
     if (st == DAMO_OK) {
         for (size_t o = 0; outputs && o < p->n_outputs; o++)
@@ -379,5 +150,6 @@ damo_status plan_run(plan *p, damo_array *const *inputs, damo_array **outputs, d
     }
     for (size_t v = 0; v < p->n_vals; v++)
         p->cur[v] = NULL;
+    detach_views(p);
     return st;
 }

@@ -129,9 +129,7 @@ damo_var *damo_const_scalar(damo_graph *g, damo_dtype dtype, double value)
     return graph_const(g, dtype, 0, NULL, buf, WEAK_NONE);
 }
 
-/* Checks the inputs of an op: NULLs propagate silently, mixing graphs is
- * an error. Returns the graph, or NULL. */
-static damo_graph *common_graph(op_id op, int n, damo_var *const *in)
+damo_graph *builder_graph(const char *what, int n, damo_var *const *in)
 {
     for (int i = 0; i < n; i++)
         if (!in[i])
@@ -139,11 +137,15 @@ static damo_graph *common_graph(op_id op, int n, damo_var *const *in)
     damo_graph *g = in[0]->g;
     for (int i = 1; i < n; i++)
         if (in[i]->g != g) {
-            err_set(&g->err, DAMO_ERR_INVALID, "%s: input %d belongs to another graph",
-                    op_info_of(op)->name, i);
+            err_set(&g->err, DAMO_ERR_INVALID, "%s: input %d belongs to another graph", what, i);
             return NULL;
         }
     return g;
+}
+
+static damo_graph *common_graph(op_id op, int n, damo_var *const *in)
+{
+    return builder_graph(op_info_of(op)->name, n, in);
 }
 
 /* An elementwise op; over C literals only it is evaluated at once, as

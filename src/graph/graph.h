@@ -30,19 +30,65 @@ typedef enum op_id {
 #define DAMO_OP(ID, ...) OP_##ID,
 #include "../scalar/ops.def"
 #undef DAMO_OP
-    OP_FUSED,  /* a fused elementwise program (rewrite/fusion.c) */
+    OP_FUSED,         /* a fused elementwise program (rewrite/fusion.c) */
+    OP_REDUCE,        /* a reduction, with fused elementwise work before and after */
+    OP_DIMSHUFFLE,    /* axes permuted, added (broadcastable) or dropped: a view */
+    OP_RESHAPE,       /* the same elements in another shape: a view when contiguous */
+    OP_SHAPE,         /* the input's shape as an int64 vector (on the host) */
+    OP_SHAPE_I,       /* one size of it, an int64 scalar */
+    OP_ALLOC,         /* a value broadcast to given sizes: a view */
+    OP_ARANGE,        /* numpy.arange (on the host) */
+    OP_EYE,           /* numpy.eye (on the host) */
+    OP_CONCAT,        /* numpy.concatenate */
+    OP_SUBTENSOR,     /* basic indexing: a view */
+    OP_SET_SUBTENSOR, /* a copy of x with a basic index of it set or incremented */
+    OP_TAKE,          /* x[idx] along the first axis */
+    OP_INC_TAKE,      /* x with y added at rows idx (numpy.add.at) */
+    OP_DOT,           /* numpy.dot of 1-d and 2-d operands */
+    OP_GEMM,          /* alpha * dot(a, b) + beta * c */
     OP_COUNT
 } op_id;
 
 struct fused_prog;
 
-/* A node's parameters: plain data, zero-filled before use, so that merging
- * can hash and compare them as bytes. A field serves every op that needs
- * that kind of parameter. */
+/* One axis of a basic index (damo_slice without its padding). */
+typedef struct op_slice {
+    int64_t start, stop, step, is_index;
+} op_slice;
+
+/* Sizes in params.shape: taken from the next scalar input at run time;
+ * (reshape) the input's size on the same axis; (reshape) the product of
+ * the input's sizes from that axis on. */
+#define SHAPE_FROM_INPUT (-2)
+#define SHAPE_KEEP (-3)
+#define SHAPE_REST (-4)
+
+/* A node's parameters: plain data without padding, zero-filled before use,
+ * so that merging can hash and compare them as bytes. A field serves every
+ * op that needs that kind of parameter. */
 typedef struct op_params {
-    damo_dtype dtype;          /* cast: the target dtype */
-    struct fused_prog *fused;  /* fused: the program (owned by the node) */
+    struct fused_prog *fused;    /* fused: the program (owned by the node);
+                                  * reduce: elementwise work giving the values
+                                  * reduced (NULL: input 0 is reduced) */
+    struct fused_prog *epilogue; /* reduce: elementwise work on the result
+                                  * (input 0 of it), the node's outputs */
+    int64_t shape[DAMO_MAX_DIMS]; /* reshape, alloc, eye: sizes, -1 inferred,
+                                   * SHAPE_FROM_INPUT */
+    op_slice idx[DAMO_MAX_DIMS];  /* subtensor: one per indexed axis */
+    int32_t order[DAMO_MAX_DIMS]; /* dimshuffle: input axis, or DAMO_NEWAXIS */
+    int32_t dtype;                /* cast: the target; eye: the result's */
+    int32_t kind;                 /* reduce: red_kind; set_subtensor: 1 inc */
+    uint32_t axes;                /* reduce: bit d set when axis d is reduced */
+    int32_t keepdims;             /* reduce */
+    int32_t ndim;                 /* dimshuffle, reshape, alloc: result rank;
+                                   * reduce: rank of the reduced values */
+    int32_t n_idx;                /* subtensor: entries of idx */
+    int32_t axis;                 /* concatenate, shape_i */
+    int32_t k;                    /* eye: the diagonal */
 } op_params;
+
+_Static_assert(sizeof(op_params) == 2 * sizeof(void *) + DAMO_MAX_DIMS * (8 + 32 + 4) + 8 * 4,
+               "op_params has no padding (merging compares it as bytes)");
 
 struct gnode {
     uint32_t id;           /* creation order */

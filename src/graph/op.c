@@ -115,13 +115,37 @@ static damo_status ew_host(const gnode *n, void *const *in, void *const *out, da
     return st;
 }
 
-static void fused_params_free(op_params *p)
+static void prog_free(fused_prog **fp)
 {
-    if (p->fused) {
-        sprog_free(&p->fused->prog);
-        free(p->fused->instr_var);
-        free(p->fused);
-        p->fused = NULL;
+    if (*fp) {
+        sprog_free(&(*fp)->prog);
+        free((*fp)->instr_var);
+        free(*fp);
+        *fp = NULL;
+    }
+}
+
+void fused_params_free(op_params *p)
+{
+    prog_free(&p->fused);
+    prog_free(&p->epilogue);
+}
+
+void node_sizes(const gnode *n, int ndim, int first, const int64_t *values, int64_t *out)
+{
+    for (int d = 0, k = 0; d < ndim; d++) {
+        int64_t s = n->params.shape[d];
+        if (s == SHAPE_FROM_INPUT) {
+            const damo_var *v = n->in[first + k];
+            if (values)
+                s = values[k];
+            else if (v->kind == VAR_CONST)
+                s = hval_convert(v->type.dtype, DAMO_INT64, hval_load(v->type.dtype, v->data, 0)).i;
+            else
+                s = DAMO_DIM_UNKNOWN;
+            k++;
+        }
+        out[d] = s;
     }
 }
 
@@ -132,6 +156,26 @@ static const op_info registry[OP_COUNT] = {
 #include "../scalar/ops.def"
 #undef DAMO_OP
     [OP_FUSED] = {.name = "fused", .arity = -1, .params_free = fused_params_free},
+#define FACETS(f) .infer = f##_infer, .host = f##_host
+    [OP_REDUCE] = {.name = "reduce", .arity = -1, .n_out = 1, FACETS(reduce),
+                   .params_free = fused_params_free},
+    [OP_DIMSHUFFLE] = {.name = "dimshuffle", .arity = 1, .n_out = 1, .flags = OPF_VIEW,
+                       FACETS(dimshuffle)},
+    [OP_RESHAPE] = {.name = "reshape", .arity = -1, .n_out = 1, .flags = OPF_VIEW, FACETS(reshape)},
+    [OP_SHAPE] = {.name = "shape", .arity = 1, .n_out = 1, FACETS(shape)},
+    [OP_SHAPE_I] = {.name = "shape_i", .arity = 1, .n_out = 1, FACETS(shape_i)},
+    [OP_ALLOC] = {.name = "alloc", .arity = -1, .n_out = 1, .flags = OPF_VIEW, FACETS(alloc)},
+    [OP_ARANGE] = {.name = "arange", .arity = 3, .n_out = 1, FACETS(arange)},
+    [OP_EYE] = {.name = "eye", .arity = -1, .n_out = 1, FACETS(eye)},
+    [OP_CONCAT] = {.name = "concatenate", .arity = -1, .n_out = 1, FACETS(concat)},
+    [OP_SUBTENSOR] = {.name = "subtensor", .arity = 1, .n_out = 1, .flags = OPF_VIEW,
+                      FACETS(subtensor)},
+    [OP_SET_SUBTENSOR] = {.name = "set_subtensor", .arity = 2, .n_out = 1, FACETS(set_subtensor)},
+    [OP_TAKE] = {.name = "take", .arity = 2, .n_out = 1, FACETS(take)},
+    [OP_INC_TAKE] = {.name = "inc_take", .arity = 3, .n_out = 1, FACETS(inc_take)},
+    [OP_DOT] = {.name = "dot", .arity = 2, .n_out = 1, FACETS(dot)},
+    [OP_GEMM] = {.name = "gemm", .arity = 5, .n_out = 1, FACETS(gemm)},
+#undef FACETS
 };
 
 const op_info *op_info_of(op_id op) { return (unsigned)op < OP_COUNT ? &registry[op] : NULL; }

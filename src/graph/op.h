@@ -59,4 +59,56 @@ static inline scalar_op op_scalar(op_id op) { return (scalar_op)op; }
  * folding and fusion alike. */
 damo_status elemwise_types(const gnode *n, op_types *t, damo_err *e);
 
+/* Facets of the ops beyond elementwise, each in the file of its family
+ * (reduce.c, structure.c, index.c, dot.c). */
+typedef damo_status (*op_infer_fn)(const gnode *n, gtype *types, weak_kind *weak, damo_err *e);
+typedef damo_status (*op_host_fn_t)(const gnode *n, void *const *in, void *const *out, damo_err *e);
+#define DECLARE_FACETS(name)                                                                 \
+    damo_status name##_infer(const gnode *n, gtype *types, weak_kind *weak, damo_err *e);   \
+    damo_status name##_host(const gnode *n, void *const *in, void *const *out, damo_err *e)
+DECLARE_FACETS(reduce);
+DECLARE_FACETS(dimshuffle);
+DECLARE_FACETS(reshape);
+DECLARE_FACETS(shape);
+DECLARE_FACETS(shape_i);
+DECLARE_FACETS(alloc);
+DECLARE_FACETS(arange);
+DECLARE_FACETS(eye);
+DECLARE_FACETS(concat);
+DECLARE_FACETS(subtensor);
+DECLARE_FACETS(set_subtensor);
+DECLARE_FACETS(take);
+DECLARE_FACETS(inc_take);
+DECLARE_FACETS(dot);
+DECLARE_FACETS(gemm);
+#undef DECLARE_FACETS
+void fused_params_free(op_params *p);
+
+/* arange and eye as NumPy computes them, for folding and the host steps:
+ * arange's arguments brought to the result dtype's host class (int64 or
+ * float64), its length, whether the step is zero, and its values. */
+void arange_args(damo_dtype dtype, const damo_dtype *from, const hval *v, hval *out);
+int64_t arange_length(damo_dtype dtype, hval start, hval stop, hval step);
+int arange_step_zero(damo_dtype dtype, hval step);
+void arange_fill(damo_dtype dtype, hval start, hval step, int64_t n, void *out);
+void eye_fill(damo_dtype dtype, int64_t rows, int64_t cols, int64_t k, void *out);
+
+/* The row an index v of dtype idx_dtype picks in an axis of `rows`
+ * (negative entries count from the end), or -1 when out of range; and the
+ * error for such an entry, naming `what`, x, the index and the entry. */
+int64_t take_row(damo_dtype idx_dtype, hval v, int64_t rows);
+damo_status take_index_error(const char *what, const damo_var *x, damo_dtype idx_dtype, hval v,
+                             int64_t entry, int64_t rows, damo_err *e);
+
+/* For builders: the graph of in[0..n), or NULL when an input is NULL (no
+ * new message: the first error of a chained expression stays) or inputs
+ * mix graphs (a message naming `what`). */
+damo_graph *builder_graph(const char *what, int n, damo_var *const *in);
+
+/* The ndim sizes of params.shape with each SHAPE_FROM_INPUT entry taken
+ * from the node's next scalar input from `first` on: values[i] for input
+ * first + i when values is given (run time), else the input's value when
+ * it is a constant and DAMO_DIM_UNKNOWN when not (static). */
+void node_sizes(const gnode *n, int ndim, int first, const int64_t *values, int64_t *out);
+
 #endif

@@ -459,6 +459,8 @@ damo_status fuse(fgraph *fg, int no_fusion, size_t max_param_bytes, damo_err *e)
     }
     cluster(&f);
     st = build_all(&f, max_param_bytes);
+    if (st == DAMO_OK && !no_fusion)
+        st = fuse_reductions(fg, e);
 done:
     free(f.live);
     free(f.pos);

@@ -88,8 +88,13 @@ damo_status rewrite_run(fgraph *fg, damo_err *e);
  * of one rank and static broadcast pattern, never forming a cycle between
  * steps, siblings that read a common input together; with no_fusion every
  * node is its own group. A group whose kernel would take more than
- * max_param_bytes of arguments is split. */
+ * max_param_bytes of arguments is split. Then fuse_reductions, unless
+ * no_fusion. */
 damo_status fuse(fgraph *fg, int no_fusion, size_t max_param_bytes, damo_err *e);
+
+/* Fuses elementwise work into reductions (fuse_reduce.c): a reduction's
+ * fused producer becomes its prologue, its fused reader its epilogue. */
+damo_status fuse_reductions(fgraph *fg, damo_err *e);
 
 /* Drops the rewriting state once the graph is final. */
 void fgraph_seal(fgraph *fg);

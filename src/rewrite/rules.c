@@ -106,6 +106,12 @@ static int rule_add_zero(rw_ctx *c, gnode *n)
     return 0;
 }
 
+/* cast(x, dtype of x) -> x */
+static int rule_cast_same(rw_ctx *c, gnode *n)
+{
+    return n->in[0]->type.dtype == (damo_dtype)n->params.dtype ? become(c, n, n->in[0]) : 0;
+}
+
 /* x ** 2 -> sqr(x), as NumPy's power does for a scalar exponent of 2 */
 static int rule_pow_two(rw_ctx *c, gnode *n)
 {
@@ -131,6 +137,105 @@ static int rule_sigmoid(rw_ctx *c, gnode *n)
     return 0;
 }
 
+/* A term scale * base: mul(s, b) or mul(b, s) with s 0-d, neg(b) (scale
+ * -1, *neg set), or the term itself (scale NULL: 1). A scaling node must
+ * have the term as its only reader. */
+typedef struct scaled {
+    damo_var *scale, *base;
+    int neg;
+} scaled;
+
+static int one_reader(const fgraph *fg, const damo_var *v)
+{
+    const fg_clients *cl = fg_clients_of(fg, v);
+    const gnode *seen = NULL;
+    for (size_t j = 0; j < cl->n; j++) {
+        if (fg_unused(fg, cl->nodes[j]) || cl->nodes[j] == seen)
+            continue;
+        if (seen)
+            return 0;
+        seen = cl->nodes[j];
+    }
+    return !fg_is_output(fg, v);
+}
+
+static scaled scaled_term(const fgraph *fg, damo_var *v)
+{
+    scaled t = {NULL, v, 0};
+    if (v->kind != VAR_APPLY || !one_reader(fg, v))
+        return t;
+    gnode *n = v->node;
+    if (n->op == OP_NEG)
+        return (scaled){NULL, n->in[0], 1};
+    if (n->op == OP_MUL)
+        for (int k = 0; k < 2; k++)
+            if (n->in[k]->type.ndim == 0 && n->in[1 - k]->type.ndim > 0)
+                return (scaled){n->in[k], n->in[1 - k], 0};
+    return t;
+}
+
+/* A node op(in...) of the graph, adopted; NULL on error. */
+static damo_var *make(rw_ctx *c, op_id op, const op_params *p, damo_var *const *in, int n_in)
+{
+    gnode *m = graph_apply_node(c->fg->g, op, p, in, n_in);
+    if (!m || !fg_adopt(c->fg, m))
+        return NULL;
+    return m->out[0];
+}
+
+/* The coefficient (scale, negated when neg) as a 0-d value of dtype t. */
+static damo_var *coefficient(rw_ctx *c, damo_var *scale, int neg, damo_dtype t)
+{
+    if (!scale) {
+        unsigned char one[8];
+        hval_store(t, one, 0, hval_from_double(t, neg ? -1 : 1));
+        damo_var *k = graph_const(c->fg->g, t, 0, NULL, one, WEAK_NONE);
+        return k ? rw_const(c, k) : NULL;
+    }
+    op_params p = {0};
+    p.dtype = t;
+    damo_var *v = scale->type.dtype == t ? scale : make(c, OP_CAST, &p, &scale, 1);
+    op_params none = {0};
+    return v && neg ? make(c, OP_NEG, &none, &v, 1) : v;
+}
+
+/* C takes the product's place as Aesara's gemm wants it: of the same rank,
+ * never broadcast where the product is not (a bias added to every row
+ * stays in the elementwise kernel that reads the product anyway). Sizes
+ * that differ only at run time are the gemm step's to broadcast. */
+static int c_fits(const gtype *c, const gtype *d)
+{
+    if (c->ndim != d->ndim)
+        return 0;
+    for (int i = 0; i < d->ndim; i++)
+        if (c->shape[i] == 1 && d->shape[i] != 1)
+            return 0;
+    return 1;
+}
+
+/* alpha * dot(a, b) + beta * c -> gemm(a, b, c, alpha, beta), and the same
+ * with subtraction (Aesara's gemm rewrite): one BLAS call. */
+static int rule_gemm(rw_ctx *c, gnode *n)
+{
+    for (int k = 0; k < 2; k++) {
+        scaled d = scaled_term(c->fg, n->in[k]), cc = scaled_term(c->fg, n->in[1 - k]);
+        damo_var *dot = d.base;
+        if (dot->kind != VAR_APPLY || dot->node->op != OP_DOT || dot->type.ndim == 0 ||
+            !one_reader(c->fg, dot) || !same_type(dot, n->out[0]) ||
+            cc.base->type.dtype != dot->type.dtype || !c_fits(&cc.base->type, &dot->type))
+            continue;
+        int sub = n->op == OP_SUB;
+        damo_dtype t = dot->type.dtype;
+        damo_var *in[5] = {dot->node->in[0], dot->node->in[1], cc.base,
+                           coefficient(c, d.scale, d.neg ^ (sub && k == 1), t),
+                           coefficient(c, cc.scale, cc.neg ^ (sub && k == 0), t)};
+        if (!in[3] || !in[4])
+            return -1;
+        return become_op(c, n, OP_GEMM, in, 5);
+    }
+    return 0;
+}
+
 const rw_rule rw_rules[] = {
     {"constant folding", OP_COUNT, rule_fold},
     {"--x", OP_NEG, rule_neg_neg},
@@ -139,6 +244,9 @@ const rw_rule rw_rules[] = {
     {"x - 0", OP_SUB, rule_right_identity},
     {"x + 0 (integers)", OP_ADD, rule_add_zero},
     {"x ** 2", OP_POW, rule_pow_two},
+    {"cast to the same dtype", OP_CAST, rule_cast_same},
     {"1 / (1 + exp(-z))", OP_TRUE_DIV, rule_sigmoid},
+    {"alpha * dot(a, b) + beta * c", OP_ADD, rule_gemm},
+    {"alpha * dot(a, b) - beta * c", OP_SUB, rule_gemm},
 };
 const size_t rw_n_rules = sizeof rw_rules / sizeof rw_rules[0];

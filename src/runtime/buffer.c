@@ -28,6 +28,7 @@ struct rt_buf {
     size_t cap;       /* bytes allocated */
     int refcount;
     int wrapped;      /* over host memory (rt_buf_wrap): never pooled */
+    void *host;       /* the host memory under it, when host-backed */
     uint64_t pooled;  /* pool clock when last released, for LRU eviction */
 };
 
@@ -97,14 +98,52 @@ static int pool_put(rt_pool *p, rt_buf *b)
     return 1;
 }
 
-static cl_mem create_mem(rt_ctx *rt, size_t cap, cl_int *rc)
+static void CL_CALLBACK free_host(cl_mem m, void *host)
 {
-    cl_mem m = clCreateBuffer(rt->context, CL_MEM_READ_WRITE, cap, NULL, rc);
+    (void)m;
+    free(host);
+}
+
+/* A cl_mem over `host` (freed with the buffer), or NULL with *rc set. */
+static cl_mem over_host(rt_ctx *rt, void *host, size_t bytes, cl_int *rc)
+{
+    /* zero bytes: OpenCL refuses empty buffers; a byte of host memory is
+     * always there (hosts allocate at least one) */
+    cl_mem m = clCreateBuffer(rt->context, CL_MEM_READ_WRITE | CL_MEM_USE_HOST_PTR,
+                              bytes ? bytes : 1, host, rc);
+    if (*rc == CL_SUCCESS && (*rc = clSetMemObjectDestructorCallback(m, free_host, host)) != CL_SUCCESS) {
+        clReleaseMemObject(m);
+        return NULL;
+    }
+    return *rc == CL_SUCCESS ? m : NULL;
+}
+
+static cl_mem try_create(rt_ctx *rt, size_t cap, void **host, cl_int *rc)
+{
+    *host = NULL;
+    if (!rt->host_bufs)
+        return clCreateBuffer(rt->context, CL_MEM_READ_WRITE, cap, NULL, rc);
+    if (posix_memalign(host, rt->dev.mem_align, cap) != 0) {
+        *host = NULL;
+        *rc = CL_OUT_OF_HOST_MEMORY;
+        return NULL;
+    }
+    cl_mem m = over_host(rt, *host, cap, rc);
+    if (!m) {
+        free(*host);
+        *host = NULL;
+    }
+    return m;
+}
+
+static cl_mem create_mem(rt_ctx *rt, size_t cap, void **host, cl_int *rc)
+{
+    cl_mem m = try_create(rt, cap, host, rc);
     if (*rc == CL_SUCCESS || rt->pool->n == 0)
         return m;
     /* pooled buffers may be what exhausts the device: drop them, try again */
     pool_trim(rt->pool, 0);
-    return clCreateBuffer(rt->context, CL_MEM_READ_WRITE, cap, NULL, rc);
+    return try_create(rt, cap, host, rc);
 }
 
 rt_buf *rt_buf_alloc(rt_ctx *rt, size_t bytes, damo_err *e)
@@ -131,7 +170,7 @@ rt_buf *rt_buf_alloc(rt_ctx *rt, size_t bytes, damo_err *e)
             return NULL;
         }
         cl_int rc;
-        b->mem = create_mem(rt, cap, &rc);
+        b->mem = create_mem(rt, cap, &b->host, &rc);
         rt->buffers_created += rc == CL_SUCCESS;
         if (rc != CL_SUCCESS) {
             free(b);
@@ -154,12 +193,6 @@ rt_buf *rt_buf_retain(rt_buf *b)
     return b;
 }
 
-static void CL_CALLBACK free_host(cl_mem m, void *host)
-{
-    (void)m;
-    free(host);
-}
-
 rt_buf *rt_buf_wrap(rt_ctx *rt, void *host, size_t bytes, damo_err *e)
 {
     rt_buf *b = calloc(1, sizeof *b);
@@ -168,13 +201,7 @@ rt_buf *rt_buf_wrap(rt_ctx *rt, void *host, size_t bytes, damo_err *e)
         return NULL;
     }
     cl_int rc;
-    /* zero bytes: OpenCL refuses empty buffers; a byte of host memory is
-     * always there (hosts allocate at least one) */
-    b->mem = clCreateBuffer(rt->context, CL_MEM_READ_WRITE | CL_MEM_USE_HOST_PTR, bytes ? bytes : 1,
-                            host, &rc);
-    if (rc == CL_SUCCESS && (rc = clSetMemObjectDestructorCallback(b->mem, free_host, host)) !=
-                                CL_SUCCESS)
-        clReleaseMemObject(b->mem);
+    b->mem = over_host(rt, host, bytes, &rc);
     if (rc != CL_SUCCESS) {
         free(b);
         err_set(e, DAMO_ERR_DEVICE, "wrapping %zu bytes of host memory on '%s': %s", bytes,
@@ -186,6 +213,7 @@ rt_buf *rt_buf_wrap(rt_ctx *rt, void *host, size_t bytes, damo_err *e)
     b->size = b->cap = bytes;
     b->refcount = 1;
     b->wrapped = 1;
+    b->host = host;
     return b;
 }
 
@@ -214,6 +242,7 @@ void rt_pool_release(rt_ctx *rt)
 }
 
 cl_mem rt_buf_mem(const rt_buf *b) { return b->mem; }
+void *rt_buf_host(const rt_buf *b) { return b->host; }
 size_t rt_buf_size(const rt_buf *b) { return b->size; }
 int rt_buf_refcount(const rt_buf *b) { return b->refcount; }
 

@@ -29,7 +29,14 @@ static damo_status init_locked(rt_ctx *rt, const rt_device *dev, damo_err *e)
         return err_set(e, DAMO_ERR_DEVICE, "creating a command queue on '%s': %s", d.name,
                        rt_cl_error_name(rc));
     }
-    return DAMO_OK;
+    damo_status st = rt_blas_init(rt, e);
+    if (st != DAMO_OK) {
+        clReleaseCommandQueue(rt->queue);
+        clReleaseContext(rt->context);
+        rt->queue = NULL;
+        rt->context = NULL;
+    }
+    return st;
 }
 
 damo_status rt_ctx_init(rt_ctx *rt, const rt_device *dev, damo_err *e)

@@ -120,6 +120,9 @@ static void probe(rt_device *d)
     clGetDeviceInfo(id, CL_DEVICE_MEM_BASE_ADDR_ALIGN, sizeof align_bits, &align_bits, NULL);
     d->host_unified = unified == CL_TRUE;
     d->mem_align = align_bits >= 8 * sizeof(void *) ? align_bits / 8 : sizeof(void *);
+    cl_device_exec_capabilities caps = 0;
+    clGetDeviceInfo(id, CL_DEVICE_EXECUTION_CAPABILITIES, sizeof caps, &caps, NULL);
+    d->native_kernels = (caps & CL_EXEC_NATIVE_KERNEL) != 0;
     cl_device_fp_config fp = 0, sp = 0;
     clGetDeviceInfo(id, CL_DEVICE_DOUBLE_FP_CONFIG, sizeof fp, &fp, NULL);
     clGetDeviceInfo(id, CL_DEVICE_SINGLE_FP_CONFIG, sizeof sp, &sp, NULL);

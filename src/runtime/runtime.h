@@ -39,6 +39,7 @@ typedef struct rt_device {
     size_t max_param_size;    /* CL_DEVICE_MAX_PARAMETER_SIZE */
     int host_unified;         /* device and host share memory (CPU devices) */
     size_t mem_align;         /* CL_DEVICE_MEM_BASE_ADDR_ALIGN, in bytes */
+    int native_kernels;       /* runs clEnqueueNativeKernel (CL_EXEC_NATIVE_KERNEL) */
     unsigned fp32;            /* FP32_* (scalar.h) float32 guarantees: denormals
                                * kept; division and sqrt correctly rounded
                                * (under -cl-fp32-correctly-rounded-divide-sqrt) */
@@ -69,8 +70,21 @@ typedef struct rt_prog_cache rt_prog_cache;
 typedef struct rt_pool rt_pool;
 typedef struct rt_transfers rt_transfers;
 
+/* Where float matrix products run (blas.c). */
+typedef enum rt_blas_route {
+    RT_BLAS_HOST,     /* the host's CBLAS, queued as native kernels */
+    RT_BLAS_CLBLAST   /* CLBlast's kernels on the device */
+} rt_blas_route;
+
 typedef struct rt_ctx {
     rt_device dev;
+    /* buffers are host memory the context owns (CL_MEM_USE_HOST_PTR), so
+     * that native kernels can reach them: CPU devices with native kernels */
+    int host_bufs;
+    rt_blas_route blas;       /* chosen at creation (DAMO_BLAS, the build's
+                               * default, the device); host is confirmed on
+                               * first use (rt_blas_ready) */
+    int blas_checked;
     cl_context context;
     cl_command_queue queue;
     rt_prog_cache *progs;
@@ -127,6 +141,10 @@ rt_buf *rt_buf_alloc(rt_ctx *rt, size_t bytes, damo_err *e);
  * it has completed (so the caller never waits for that). Never pooled. NULL
  * on error (message on e; host stays the caller's). */
 rt_buf *rt_buf_wrap(rt_ctx *rt, void *host, size_t bytes, damo_err *e);
+/* Host address of b's memory on a context with host_bufs (and of every
+ * wrapped buffer); NULL otherwise. Only native kernels queued after the
+ * commands that write b may use it. */
+void *rt_buf_host(const rt_buf *b);
 rt_buf *rt_buf_retain(rt_buf *b);
 void rt_buf_release(rt_buf *b);
 cl_mem rt_buf_mem(const rt_buf *b);
@@ -173,6 +191,55 @@ damo_status rt_kernel_create(rt_ctx *rt, cl_program prog, const char *name,
  * in groups the runtime chooses (everything, when local is 0). No wait.
  * Arguments are set by the caller (clSetKernelArg). */
 damo_status rt_launch(rt_ctx *rt, cl_kernel k, size_t global, size_t local, damo_err *e);
+
+/* ---- BLAS (blas.c) ------------------------------------------------------ */
+
+/* The route the context's products take: at creation DAMO_BLAS=clblast or
+ * =host in the environment, else the build's default (meson option blas),
+ * else the host's CBLAS on a CPU device with native kernels and CLBlast
+ * elsewhere. The host route is confirmed on first use: a buffer over host
+ * memory must map to that memory itself (one counted wait, once per
+ * context), or CLBlast is used instead. */
+damo_status rt_blas_init(rt_ctx *rt, damo_err *e);
+damo_status rt_blas_ready(rt_ctx *rt, damo_err *e);
+
+/* One operand of a BLAS call: elements from `offset` of buf, row-major
+ * with leading dimension ld (vectors: ld is the increment), transposed
+ * when trans. */
+typedef struct rt_blas_operand {
+    rt_buf *buf;
+    size_t offset, ld;
+    int trans;
+} rt_blas_operand;
+
+/* alpha or beta: `value`, or when buf is set the element at offset of buf
+ * as the call runs (on the CLBlast route it is read first: a counted
+ * wait). */
+typedef struct rt_blas_coef {
+    double value;
+    rt_buf *buf;
+    size_t offset;
+} rt_blas_coef;
+
+typedef enum rt_blas_kind {
+    RT_GEMM, /* c (m x n) = alpha * op(a) (m x k) . op(b) (k x n) + beta * c */
+    RT_GEMV, /* c (m) = alpha * op(a) (m x k) . b (k) + beta * c */
+    RT_DOT   /* c (one element) = a (k) . b (k) */
+} rt_blas_kind;
+
+typedef struct rt_blas_call {
+    rt_blas_kind kind;
+    int f64;                  /* double, else float */
+    size_t m, n, k;
+    rt_blas_operand a, b, c;  /* c is written; with beta 0 it is never read */
+    rt_blas_coef alpha, beta;
+} rt_blas_call;
+
+/* Enqueues the call on the context's queue (no wait but the one the
+ * CLBlast route needs for a coefficient in a buffer), by rt->blas. k 0 is
+ * allowed (c becomes beta * c, or zeros). */
+damo_status rt_blas(rt_ctx *rt, const rt_blas_call *call, damo_err *e);
+const char *rt_blas_route_name(rt_blas_route r);
 
 /* Name of an OpenCL error code ("CL_OUT_OF_RESOURCES"). */
 const char *rt_cl_error_name(cl_int code);

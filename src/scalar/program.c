@@ -74,23 +74,31 @@ int sprog_exact(const sprog *p, unsigned fp32)
     return 1;
 }
 
-damo_status sprog_subset(const sprog *p, const unsigned char *keep, sprog *dst, int *in_map)
+/* Marks in need[0..n_instr + n_in) the instructions and inputs the outputs
+ * o with keep[o] read: instructions only read earlier ones, so one
+ * backward sweep finds them all. */
+static void mark_needed(const sprog *p, const unsigned char *keep, unsigned char *need)
+{
+    for (int o = 0; o < p->n_out; o++)
+        if (keep[o])
+            need[p->out[o]] = 1;
+    for (int i = p->n_instr - 1; i >= 0; i--)
+        for (int k = 0; need[i] && k < p->instr[i].n_args; k++) {
+            sp_ref r = p->instr[i].args[k];
+            need[r.kind == REF_INSTR ? r.index : p->n_instr + r.index] = 1;
+        }
+}
+
+damo_status sprog_subset(const sprog *p, const unsigned char *keep, sprog *dst, int *in_map,
+                         int *instr_map)
 {
     sprog_init(dst);
     size_t n = (size_t)(p->n_instr + p->n_in + 1);
     int *map = malloc(n * sizeof *map), *in_new = map ? map + p->n_instr : NULL;
     unsigned char *need = calloc(n, 1);
     damo_status st = map && need ? DAMO_OK : DAMO_ERR_NOMEM;
-    for (int o = 0; o < p->n_out && st == DAMO_OK; o++)
-        if (keep[o])
-            need[p->out[o]] = 1;
-    /* instructions only read earlier ones, so one backward sweep marks
-     * every instruction and input the kept outputs need */
-    for (int i = p->n_instr - 1; i >= 0 && st == DAMO_OK; i--)
-        for (int k = 0; need[i] && k < p->instr[i].n_args; k++) {
-            sp_ref r = p->instr[i].args[k];
-            need[r.kind == REF_INSTR ? r.index : p->n_instr + r.index] = 1;
-        }
+    if (st == DAMO_OK)
+        mark_needed(p, keep, need);
     for (int i = 0; i < p->n_in && st == DAMO_OK; i++) {
         if (!need[p->n_instr + i])
             continue;
@@ -110,12 +118,59 @@ damo_status sprog_subset(const sprog *p, const unsigned char *keep, sprog *dst, 
         }
         if ((map[i] = sprog_add_instr(dst, ins->op, &ins->types, ins->n_args, args)) < 0)
             st = DAMO_ERR_NOMEM;
+        else if (instr_map)
+            instr_map[map[i]] = i;
     }
     for (int o = 0; o < p->n_out && st == DAMO_OK; o++)
         if (keep[o] && sprog_add_output(dst, map[p->out[o]]) < 0)
             st = DAMO_ERR_NOMEM;
     free(map);
     free(need);
+    if (st != DAMO_OK)
+        sprog_free(dst);
+    return st;
+}
+
+int sprog_shared_costly(const sprog *p, int o)
+{
+    size_t n = (size_t)(p->n_instr + p->n_in + 1);
+    unsigned char *keep = calloc((size_t)p->n_out + 1, 1), *a = calloc(n, 1), *b = calloc(n, 1);
+    int costly = -1;
+    if (keep && a && b) {
+        keep[o] = 1;
+        mark_needed(p, keep, a);
+        for (int q = 0; q < p->n_out; q++)
+            keep[q] = q != o && p->out[q] != p->out[o];
+        mark_needed(p, keep, b);
+        costly = 0;
+        for (int i = 0; i < p->n_instr; i++)
+            costly += a[i] && b[i] && !(op_get(p->instr[i].op)->flags & (EXACT | EXACT_CR));
+    }
+    free(keep);
+    free(a);
+    free(b);
+    return costly;
+}
+
+damo_status sprog_permute(const sprog *p, const int *in_new, sprog *dst)
+{
+    sprog_init(dst);
+    damo_status st = DAMO_OK;
+    for (int i = 0; i < p->n_in && st == DAMO_OK; i++)
+        st = sprog_add_input(dst, DAMO_BOOL) < 0 ? DAMO_ERR_NOMEM : DAMO_OK;
+    for (int i = 0; i < p->n_in && st == DAMO_OK; i++)
+        dst->in_dtype[in_new[i]] = p->in_dtype[i];
+    for (int i = 0; i < p->n_instr && st == DAMO_OK; i++) {
+        sp_instr ins = p->instr[i];
+        for (int k = 0; k < ins.n_args; k++)
+            if (ins.args[k].kind == REF_INPUT)
+                ins.args[k].index = in_new[ins.args[k].index];
+        if (sprog_add_instr(dst, ins.op, &ins.types, ins.n_args, ins.args) < 0)
+            st = DAMO_ERR_NOMEM;
+    }
+    for (int o = 0; o < p->n_out && st == DAMO_OK; o++)
+        if (sprog_add_output(dst, p->out[o]) < 0)
+            st = DAMO_ERR_NOMEM;
     if (st != DAMO_OK)
         sprog_free(dst);
     return st;

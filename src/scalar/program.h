@@ -47,8 +47,18 @@ int sprog_uses_fp64(const sprog *p);
 int sprog_exact(const sprog *p, unsigned fp32);
 /* dst = the part of p that computes the outputs o with keep[o] set, in
  * order, over only the inputs it reads: dst's input i is p's input
- * in_map[i] (in_map: room for p->n_in entries). DAMO_ERR_NOMEM only. */
-damo_status sprog_subset(const sprog *p, const unsigned char *keep, sprog *dst, int *in_map);
+ * in_map[i] (in_map: room for p->n_in entries), and its instruction j p's
+ * instr_map[j] (when instr_map is not NULL; room for p->n_instr).
+ * DAMO_ERR_NOMEM only. */
+damo_status sprog_subset(const sprog *p, const unsigned char *keep, sprog *dst, int *in_map,
+                         int *instr_map);
+/* How many instructions that are not cheap (every op but the IEEE-exact
+ * ones) output o needs together with some other output: the work
+ * computing o apart from the others would repeat. -1 when out of memory. */
+int sprog_shared_costly(const sprog *p, int o);
+/* dst = p with input i renumbered in_new[i] (a permutation).
+ * DAMO_ERR_NOMEM only. */
+damo_status sprog_permute(const sprog *p, const int *in_new, sprog *dst);
 
 /* Where one operand of sprog_eval lives: element (i0..ik) is at
  * data[offset + sum(i_d * strides[d])] (strides in elements, 0 to

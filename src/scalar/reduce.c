@@ -1,0 +1,152 @@
+/* Reductions on the host: dtype rules and the combine steps constant
+ * folding runs. The generated kernels combine the same way. */
+#include "reduce.h"
+
+#include <math.h>
+
+static const char *const names[RED_COUNT] = {"sum", "prod", "mean", "max", "min",
+                                             "all", "any", "argmax", "argmin"};
+
+const char *red_name(red_kind k) { return (unsigned)k < RED_COUNT ? names[k] : "?"; }
+
+int red_has_identity(red_kind k)
+{
+    return k != RED_MAX && k != RED_MIN && k != RED_ARGMAX && k != RED_ARGMIN;
+}
+
+int red_is_arg(red_kind k) { return k == RED_ARGMAX || k == RED_ARGMIN; }
+
+damo_dtype red_out_dtype(red_kind k, damo_dtype in)
+{
+    dtype_kind kind = dtype_kind_of(in);
+    switch (k) {
+    case RED_SUM:
+    case RED_PROD:
+        return kind == KIND_FLOAT ? in : kind == KIND_UINT ? DAMO_UINT64 : DAMO_INT64;
+    case RED_MEAN:
+        return kind == KIND_FLOAT ? in : DAMO_FLOAT64;
+    case RED_ALL:
+    case RED_ANY:
+        return DAMO_BOOL;
+    case RED_ARGMAX:
+    case RED_ARGMIN:
+        return DAMO_INT64;
+    default:
+        return in;
+    }
+}
+
+damo_dtype red_acc_dtype(red_kind k, damo_dtype in, int fp64)
+{
+    if (k == RED_SUM || k == RED_PROD || k == RED_MEAN) {
+        damo_dtype out = red_out_dtype(k, in);
+        return out == DAMO_FLOAT32 && fp64 ? DAMO_FLOAT64 : out;
+    }
+    return k == RED_ALL || k == RED_ANY ? DAMO_BOOL : in;
+}
+
+static int is_float(damo_dtype t) { return dtype_kind_of(t) == KIND_FLOAT; }
+
+static double as_double(damo_dtype t, hval v) { return hval_to_double(t, v); }
+
+void red_init(red_kind k, damo_dtype acc, red_acc *a)
+{
+    a->c = hval_from_int(acc, 0);
+    a->index = -1;
+    switch (k) {
+    case RED_PROD:
+    case RED_ALL:
+        a->s = hval_from_int(acc, 1);
+        break;
+    default:
+        a->s = hval_from_int(acc, 0);
+        break;
+    }
+}
+
+/* Kahan's step in the acc dtype's host class (float32 adds round to float
+ * as the device's do). An infinite sum keeps no compensation: inf - inf
+ * would make it NaN. */
+static void kahan(damo_dtype acc, red_acc *a, double v)
+{
+    if (acc == DAMO_FLOAT32) {
+        float y = (float)v - a->c.f32, t = a->s.f32 + y;
+        a->c.f32 = isfinite(t) ? (t - a->s.f32) - y : 0;
+        a->s.f32 = t;
+    } else {
+        double y = v - a->c.f64, t = a->s.f64 + y;
+        a->c.f64 = isfinite(t) ? (t - a->s.f64) - y : 0;
+        a->s.f64 = t;
+    }
+}
+
+/* a better than b for max (sign 1) or min (-1), NaN first: the first NaN
+ * wins, as in NumPy. */
+static int better(damo_dtype t, hval a, hval b, int sign)
+{
+    if (is_float(t)) {
+        double x = as_double(t, a), y = as_double(t, b);
+        if (isnan(y))
+            return 0;
+        return isnan(x) || (sign > 0 ? x > y : x < y);
+    }
+    if (dtype_kind_of(t) == KIND_UINT)
+        return sign > 0 ? a.u > b.u : a.u < b.u;
+    return sign > 0 ? a.i > b.i : a.i < b.i;
+}
+
+void red_step(red_kind k, damo_dtype in, damo_dtype acc, red_acc *a, hval v, int64_t index)
+{
+    hval x = hval_convert(in, acc, v);
+    switch (k) {
+    case RED_SUM:
+    case RED_MEAN:
+        if (is_float(acc))
+            kahan(acc, a, as_double(acc, x));
+        else
+            a->s = hval_wrap(acc, (hval){.u = a->s.u + x.u});
+        break;
+    case RED_PROD:
+        if (acc == DAMO_FLOAT32)
+            a->s.f32 *= x.f32;
+        else if (acc == DAMO_FLOAT64)
+            a->s.f64 *= x.f64;
+        else
+            a->s = hval_wrap(acc, (hval){.u = a->s.u * x.u});
+        break;
+    case RED_MAX:
+    case RED_MIN:
+    case RED_ARGMAX:
+    case RED_ARGMIN: {
+        int sign = k == RED_MAX || k == RED_ARGMAX ? 1 : -1;
+        if (a->index < 0 || better(acc, x, a->s, sign)) {
+            a->s = x;
+            a->index = index;
+        }
+        break;
+    }
+    case RED_ALL:
+        a->s.u = a->s.u && x.u;
+        break;
+    case RED_ANY:
+        a->s.u = a->s.u || x.u;
+        break;
+    default:
+        break;
+    }
+}
+
+hval red_finish(red_kind k, damo_dtype in, damo_dtype acc, const red_acc *a, int64_t count)
+{
+    damo_dtype out = red_out_dtype(k, in);
+    if (red_is_arg(k))
+        return (hval){.i = a->index};
+    if ((k == RED_SUM || k == RED_MEAN) && is_float(acc)) {
+        /* the compensation is what the last add lost */
+        double s = acc == DAMO_FLOAT32 ? (double)(a->s.f32 - a->c.f32) : a->s.f64 - a->c.f64;
+        if (k == RED_MEAN)
+            s = acc == DAMO_FLOAT32 ? (double)((float)s / (float)count) : s / (double)count;
+        return hval_convert(DAMO_FLOAT64, out, (hval){.f64 = s});
+    }
+    return hval_convert(acc, out, a->s);
+}
