@@ -628,8 +628,8 @@ enum {
     DAMO_FN_NO_FUSION = 1u << 0,          /* one kernel per operation */
     DAMO_FN_NO_DEFAULT_UPDATES = 1u << 1, /* Aesara's no_default_updates: ignore
                                            * the default updates of the graph's
-                                           * variables (random streams bring them;
-                                           * until then nothing has one) */
+                                           * variables (the states of random
+                                           * variables have them) */
     DAMO_FN_DEVICE_ONLY = 1u << 2         /* never run small steps on the host */
 };
 
@@ -741,6 +741,84 @@ size_t damo_function_n_kernels(const damo_function *f);
 /** Device buffers the schedule keeps for intermediate values, which steps
  *  share when their lifetimes do not overlap. */
 size_t damo_function_n_temp_buffers(const damo_function *f);
+
+/* ------------------------------------------------------------------------ */
+/* Random streams (Aesara's RandomStream) on Philox4x32-10.                  */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * A stream hands out random variables. Each variable owns its generator
+ * state, a shared uint64 vector {key, counter}, whose default update adds
+ * the number of elements one call draws to the counter: a function using
+ * the variable gives new numbers every call, one compiled with
+ * DAMO_FN_NO_DEFAULT_UPDATES the same numbers every call. A variable is
+ * drawn at most once per call however often a graph uses it, and states
+ * are shared by every function that uses them (Aesara's semantics).
+ *
+ * Element i of a draw is computed from the Philox4x32-10 block at counter
+ * (counter + i mod 2^64, 0, 0) under the variable's key (Random123's
+ * layout), whatever the device, work-group size or fusion: the integer
+ * stream is identical everywhere and floats differ at most in the last
+ * ulp of the transcendental functions they pass through (uniform: none).
+ * A draw read only by elementwise operations is computed inside their
+ * fused kernel; no buffer holds it.
+ *
+ * Keys: variable i of a stream seeded with s gets the key Philox gives
+ * for key s, counter i (the stream's "temporary generator"), and counter 0.
+ */
+typedef struct damo_random_stream damo_random_stream;
+
+/** New stream on ctx seeded with `seed`. Caller owns it:
+ *  damo_random_stream_free. NULL on error (message on ctx). */
+damo_random_stream *damo_random_stream_new(damo_ctx *ctx, uint64_t seed);
+/** Frees the stream; its variables' states stay alive as long as graphs,
+ *  functions or the caller hold them. */
+void damo_random_stream_free(damo_random_stream *s);
+/** Reseeds every variable drawn from the stream so far (key from `seed`,
+ *  counter 0), as Aesara's RandomStream.seed. Error (message on the state
+ *  that failed and the thread) only when out of memory. */
+damo_status damo_random_seed(damo_random_stream *s, uint64_t seed);
+/** Number of variables drawn from the stream, and the state of variable i
+ *  in drawing order (borrowed, valid while the stream lives; NULL when i
+ *  is out of range): Aesara's state_updates. Read and write a state with
+ *  damo_shared_get_value / damo_shared_set_value; copying every state of
+ *  one stream into another's reproduces its numbers (examples/random.c). */
+size_t damo_random_n_states(const damo_random_stream *s);
+damo_shared *damo_random_state(const damo_random_stream *s, size_t i);
+
+/** An int64 vector constant holding the n sizes dims (a draw's size given
+ *  as a tuple of ints). NULL on error (message on g). */
+damo_var *damo_size(damo_graph *g, int n, const int64_t *dims);
+
+/*
+ * Draws. `size` is an integer vector of static length (damo_size, or
+ * symbolic: damo_shape(x)), or NULL for the static broadcast shape of the
+ * parameters (an error when it is not known). Parameters are variables of
+ * one graph that broadcast to size. Each returns a new variable of the
+ * parameters' graph, or NULL with the message on that graph. Each call
+ * adds one state to the stream.
+ *
+ * Bad parameters: a constant that NumPy's Generator refuses is refused
+ * when building (DAMO_ERR_INVALID, NumPy's ValueError); at run time the
+ * draw gives what each function states.
+ */
+/** Uniform on [low, high): low + (high - low) * u, u taking 53 (float64)
+ *  or 24 (float32) random bits. dtype DAMO_FLOAT64 or DAMO_FLOAT32 (the
+ *  parameters are cast to it). low > high is allowed, as in NumPy (values
+ *  in (high, low]). */
+damo_var *damo_random_uniform(damo_random_stream *s, damo_var *low, damo_var *high,
+                              damo_var *size, damo_dtype dtype);
+/** Normal(mean, std) by Box-Muller from two uniforms of one block. dtype
+ *  DAMO_FLOAT64 or DAMO_FLOAT32. A constant std < 0 is refused; a
+ *  variable one gives NaN where std < 0. */
+damo_var *damo_random_normal(damo_random_stream *s, damo_var *mean, damo_var *std,
+                             damo_var *size, damo_dtype dtype);
+/** int64 integers on [low, high) (integer parameters): low + r mod
+ *  (high - low) for 64 random bits r, biased by less than (high - low) /
+ *  2^64. Constants with low >= high are refused (NumPy's ValueError); at
+ *  run time such elements are low. */
+damo_var *damo_random_integers(damo_random_stream *s, damo_var *low, damo_var *high,
+                               damo_var *size);
 
 #ifdef __cplusplus
 }

@@ -182,12 +182,67 @@ damo_status damo_spec_flags(damo_spec *s, unsigned flags)
     return s->err.code;
 }
 
+static void mark_var(unsigned char *mark, const damo_var *v)
+{
+    if (v)
+        mark[v->id] = 1;
+}
+
+/* Adds to upd (room for every shared variable of the graph after the
+ * n_upd explicit ones) the default updates of the shared variables the
+ * function reads and does not update: those the outputs, updates and
+ * givens reach, then those the added updates reach, to a fixed point.
+ * Variables are numbered in creation order, so one sweep from the last
+ * down marks everything a marked variable reads. */
+static damo_status add_default_updates(const damo_spec *s, fg_update *upd, size_t *n_upd,
+                                       damo_err *e)
+{
+    damo_graph *g = s->g;
+    unsigned char *mark = calloc(g->n + 1, 1), *done = calloc(g->n_shared + 1, 1);
+    if (!mark || !done) {
+        free(mark);
+        free(done);
+        return err_set(e, DAMO_ERR_NOMEM, "out of memory compiling");
+    }
+    for (size_t o = 0; o < s->n_outputs; o++)
+        mark_var(mark, s->outputs[o]);
+    for (size_t u = 0; u < s->n_updates; u++)
+        mark_var(mark, s->upd_expr[u]);
+    for (size_t k = 0; k < s->n_givens; k++)
+        mark_var(mark, s->given_with[k]);
+    for (int added = 1; added;) {
+        for (size_t i = g->n; i-- > 0;) {
+            const damo_var *v = g->vars[i];
+            if (mark[i] && v->kind == VAR_APPLY)
+                for (int k = 0; k < v->node->n_in; k++)
+                    mark_var(mark, v->node->in[k]);
+        }
+        added = 0;
+        for (size_t j = 0; j < g->n_shared; j++) {
+            damo_var *v = g->shared[j];
+            int explicit_update = 0;
+            for (size_t u = 0; u < s->n_updates; u++)
+                explicit_update |= s->upd_var[u] == v;
+            if (done[j] || !mark[v->id] || !v->default_update || explicit_update)
+                continue;
+            done[j] = 1;
+            added = 1;
+            mark_var(mark, v->default_update);
+            upd[(*n_upd)++] = (fg_update){v->store, v->default_update, v->type.dtype};
+        }
+    }
+    free(mark);
+    free(done);
+    return DAMO_OK;
+}
+
 /* The function graph of s: cloned, rewritten and fused. */
 static damo_status function_graph(const damo_spec *s, fgraph **fg, damo_err *e)
 {
     damo_ctx *ctx = s->g->ctx;
     damo_var **ins = malloc((s->n_inputs + 1) * sizeof *ins);
-    fg_update *upd = malloc((s->n_updates + 1) * sizeof *upd);
+    fg_update *upd = malloc((s->n_updates + s->g->n_shared + 1) * sizeof *upd);
+    size_t n_upd = s->n_updates;
     damo_status st;
     if (!ins || !upd) {
         st = err_set(e, DAMO_ERR_NOMEM, "out of memory compiling");
@@ -197,7 +252,10 @@ static damo_status function_graph(const damo_spec *s, fgraph **fg, damo_err *e)
         ins[i] = s->inputs[i].var;
     for (size_t u = 0; u < s->n_updates; u++)
         upd[u] = (fg_update){s->upd_var[u]->store, s->upd_expr[u], s->upd_var[u]->type.dtype};
-    fgraph_spec fs = {ins, s->n_inputs, s->outputs, s->n_outputs, upd, s->n_updates,
+    if (!(s->flags & DAMO_FN_NO_DEFAULT_UPDATES) &&
+        (st = add_default_updates(s, upd, &n_upd, e)) != DAMO_OK)
+        goto done;
+    fgraph_spec fs = {ins, s->n_inputs, s->outputs, s->n_outputs, upd, n_upd,
                       s->given_var, s->given_with, s->n_givens};
     if ((st = fgraph_build(fg, s->g, &fs, e)) == DAMO_OK && (st = rewrite_run(*fg, e)) == DAMO_OK &&
         (st = fuse(*fg, s->flags & DAMO_FN_NO_FUSION, ctx->rt.dev.max_param_size, e)) == DAMO_OK)

@@ -47,16 +47,15 @@ static void names_free(in_names *n)
     }
 }
 
-/* The element of input j read as `mode` at element `idx`. */
-static void put_index(strbuf *b, int j, cg_access mode, int ndim, const char *idx)
+/* The position of input j's element read as `mode` at element `idx`. */
+static void put_offset(strbuf *b, int j, cg_access mode, int ndim, const char *idx)
 {
-    sb_printf(b, "p%d[p%d_off", j, j);
+    sb_printf(b, "p%d_off", j);
     if (mode == CG_FLAT)
         sb_printf(b, " + %s", idx);
     else if (mode == CG_STRIDED)
         for (int d = 0; d < ndim; d++)
             sb_printf(b, " + i%d * p%d_s%d", d, j, d);
-    sb_puts(b, "]");
 }
 
 /* One element's work at element `idx`: load the inputs (a VALUE input is
@@ -67,9 +66,15 @@ static void put_scalar_body(strbuf *b, const sprog *p, int ndim, const cg_access
     for (int i = 0; i < p->n_in; i++) {
         if (modes[i] == CG_VALUE)
             continue;
-        sb_printf(b, "%sconst %s v%d = ", indent, dtype_cl_name(p->in_dtype[i]), i);
-        put_index(b, i, modes[i], ndim, idx);
-        sb_puts(b, ";\n");
+        /* an index input is its position; anything else is loaded there */
+        const char *ty = dtype_cl_name(p->in_dtype[i]);
+        int index = sprog_in_is_index(p, i);
+        if (index)
+            sb_printf(b, "%sconst %s v%d = (%s)(", indent, ty, i, ty);
+        else
+            sb_printf(b, "%sconst %s v%d = p%d[", indent, ty, i, i);
+        put_offset(b, i, modes[i], ndim, idx);
+        sb_puts(b, index ? ");\n" : "];\n");
     }
     in_names v;
     if (!names_init(&v, p->n_in, 'v')) {

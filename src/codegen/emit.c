@@ -51,15 +51,25 @@ static void helper(strbuf *b, scalar_op op, damo_dtype t, int vw)
               op_cl_text(op, t));
 }
 
-static int needs_intmath(scalar_op op, damo_dtype t)
+/* The hand-written sources of kernels/ an op's text calls, as bits: 1
+ * integer powers (intmath.h), 2 random bits (philox.h). */
+static unsigned needs_shared(scalar_op op, damo_dtype t)
 {
-    return strstr(op_cl_text(op, t), "damo_") != NULL;
+    const char *text = op_cl_text(op, t);
+    return (strstr(text, "damo_upow") || strstr(text, "damo_ipow") ? 1u : 0u) |
+           (strstr(text, "damo_rand_bits") ? 2u : 0u);
 }
 
-static void put_intmath(strbuf *b)
+static void put_shared(strbuf *b, unsigned which)
 {
-    sb_printf(b, "#define DAMO_FN\n#define DAMO_I64 long\n#define DAMO_U64 ulong\n%s\n",
-              scalar_intmath_cl);
+    if (!which)
+        return;
+    sb_puts(b, "#define DAMO_FN\n#define DAMO_I64 long\n#define DAMO_U64 ulong\n"
+               "#define DAMO_U32 uint\n");
+    if (which & 1u)
+        sb_printf(b, "%s\n", scalar_intmath_cl);
+    if (which & 2u)
+        sb_printf(b, "%s\n", scalar_philox_cl);
 }
 
 /* 1 when instruction i of progs[k] repeats an (op, dtype) met before. */
@@ -75,12 +85,11 @@ static int seen_before(const sprog *const *progs, int k, int i)
 
 void put_helpers(strbuf *b, const sprog *const *progs, int n_progs, int vw)
 {
-    int intmath = 0;
+    unsigned shared = 0;
     for (int k = 0; k < n_progs && !vw; k++)
         for (int i = 0; i < progs[k]->n_instr; i++)
-            intmath |= needs_intmath(progs[k]->instr[i].op, progs[k]->instr[i].types.compute);
-    if (intmath)
-        put_intmath(b);
+            shared |= needs_shared(progs[k]->instr[i].op, progs[k]->instr[i].types.compute);
+    put_shared(b, shared);
     for (int k = 0; k < n_progs; k++)
         for (int i = 0; i < progs[k]->n_instr; i++)
             if (!seen_before(progs, k, i))
@@ -89,8 +98,7 @@ void put_helpers(strbuf *b, const sprog *const *progs, int n_progs, int vw)
 
 void put_op_helper(strbuf *b, scalar_op op, damo_dtype t)
 {
-    if (needs_intmath(op, t))
-        put_intmath(b);
+    put_shared(b, needs_shared(op, t));
     helper(b, op, t, 0);
 }
 

@@ -96,6 +96,7 @@ static const step_class *class_of(op_id op)
     case OP_DIMSHUFFLE:
     case OP_RESHAPE:
     case OP_ALLOC:
+    case OP_INDEX_GRID:
     case OP_SUBTENSOR: return &step_view;
     case OP_SET_SUBTENSOR:
     case OP_CONCAT: return &step_copy;

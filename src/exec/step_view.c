@@ -68,6 +68,10 @@ static damo_status view_build(plan *p, pstep *s, damo_err *e)
         sb_printf(&b, "view: %s broadcast to ", lab);
         put_sizes(&b, pa, pa->ndim);
         break;
+    case OP_INDEX_GRID:
+        sb_puts(&b, "view: index grid of a random draw ");
+        put_sizes(&b, pa, pa->ndim);
+        break;
     default:
         sb_printf(&b, "view: reshape %s to ", lab);
         put_sizes(&b, pa, pa->ndim);
@@ -128,6 +132,12 @@ static damo_status view_run(plan *p, pstep *s, damo_err *e)
         if (sizes_now(p, s, nd, 1, sizes, e) != DAMO_OK ||
             layout_alloc(&in, nd, sizes, &out, lab, e) != DAMO_OK)
             return e->code;
+        break;
+    case OP_INDEX_GRID:
+        if (sizes_now(p, s, nd, 1, sizes, e) != DAMO_OK)
+            return e->code;
+        layout_c(&out, nd, sizes);
+        out.offset = in.offset;
         break;
     default: {
         int64_t res[DAMO_MAX_DIMS];

@@ -46,6 +46,9 @@ typedef enum op_id {
     OP_INC_TAKE,      /* x with y added at rows idx (numpy.add.at) */
     OP_DOT,           /* numpy.dot of 1-d and 2-d operands */
     OP_GEMM,          /* alpha * dot(a, b) + beta * c */
+    OP_INDEX_GRID,    /* the element positions of a random draw: a view with
+                       * C-contiguous strides over one uint64 zero, read only
+                       * as an index input (scalar/program.h), never loaded */
     OP_COUNT
 } op_id;
 
@@ -111,6 +114,10 @@ struct damo_var {
     int index;
     void *data;           /* VAR_CONST: prod(shape) elements, C order (owned) */
     shared_store *store;  /* VAR_SHARED: a counted reference to the store */
+    damo_var *default_update; /* VAR_SHARED: its new value after a call of a
+                               * function reading it that neither updates it
+                               * nor says DAMO_FN_NO_DEFAULT_UPDATES (random
+                               * states), or NULL */
 };
 
 struct damo_graph {
@@ -152,6 +159,10 @@ gnode *graph_apply_node(damo_graph *g, op_id op, const op_params *params, damo_v
 /* The same, returning the node's first output. */
 damo_var *graph_apply(damo_graph *g, op_id op, const op_params *params, damo_var *const *in,
                       int n_in);
+
+/* The index grid of a draw of ndim sizes (integer scalars of g); never
+ * folded. NULL and a message on g on error. */
+damo_var *graph_index_grid(damo_graph *g, int ndim, damo_var *const *dims);
 
 /* Constant folding: when every input of n is a constant, its op is pure
  * and has a host facet, and each output has at most FOLD_MAX_ELEMENTS,

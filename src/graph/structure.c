@@ -393,6 +393,17 @@ damo_var *damo_alloc(damo_var *value, int ndim, damo_var *const *dims)
     return graph_apply(g, OP_ALLOC, &p, in, n_in);
 }
 
+damo_var *graph_index_grid(damo_graph *g, int ndim, damo_var *const *dims)
+{
+    op_params p = {0};
+    p.ndim = ndim;
+    damo_var *in[1 + DAMO_MAX_DIMS] = {damo_const_scalar(g, DAMO_UINT64, 0)};
+    int n_in = 1;
+    if (!in[0] || take_sizes(g, "random draw", 0, ndim, dims, &p, in, &n_in) != DAMO_OK)
+        return NULL;
+    return graph_apply(g, OP_INDEX_GRID, &p, in, n_in);
+}
+
 static damo_var *filled(damo_graph *g, damo_dtype dtype, double value, int ndim, damo_var *const *dims)
 {
     if (!g)

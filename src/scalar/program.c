@@ -176,13 +176,33 @@ damo_status sprog_permute(const sprog *p, const int *in_new, sprog *dst)
     return st;
 }
 
+int sprog_in_is_index(const sprog *p, int i)
+{
+    for (int k = 0; k < p->n_instr; k++) {
+        const sp_instr *ins = &p->instr[k];
+        if ((op_get(ins->op)->flags & INDEX_C) && ins->args[2].kind == REF_INPUT &&
+            ins->args[2].index == i)
+            return 1;
+    }
+    return 0;
+}
+
 damo_status sprog_eval(const sprog *p, int ndim, const int64_t *shape, const sp_view *in,
                        const sp_view *out)
 {
     hval stack_vals[64];
+    unsigned char stack_index[64];
     hval *vals = p->n_instr <= 64 ? stack_vals : malloc((size_t)p->n_instr * sizeof *vals);
-    if (!vals)
+    unsigned char *is_index = p->n_in <= 64 ? stack_index : malloc((size_t)p->n_in);
+    if (!vals || !is_index) {
+        if (vals != stack_vals)
+            free(vals);
+        if (is_index != stack_index)
+            free(is_index);
         return DAMO_ERR_NOMEM;
+    }
+    for (int i = 0; i < p->n_in; i++)
+        is_index[i] = (unsigned char)sprog_in_is_index(p, i);
     int64_t total = 1;
     for (int d = 0; d < ndim; d++)
         total *= shape[d];
@@ -198,7 +218,8 @@ damo_status sprog_eval(const sprog *p, int ndim, const int64_t *shape, const sp_
                     int64_t off = in[r.index].offset;
                     for (int d = 0; d < ndim; d++)
                         off += idx[d] * in[r.index].strides[d];
-                    v = hval_load(p->in_dtype[r.index], in[r.index].data, off);
+                    v = is_index[r.index] ? (hval){.u = (uint64_t)off}
+                                          : hval_load(p->in_dtype[r.index], in[r.index].data, off);
                 } else {
                     v = vals[r.index];
                 }
@@ -221,5 +242,7 @@ damo_status sprog_eval(const sprog *p, int ndim, const int64_t *shape, const sp_
     }
     if (vals != stack_vals)
         free(vals);
+    if (is_index != stack_index)
+        free(is_index);
     return DAMO_OK;
 }

@@ -45,6 +45,10 @@ int sprog_uses_fp64(const sprog *p);
 /* 1 when every instruction gives the same bits on a device with float32
  * guarantees fp32 as on the host (op_exact). */
 int sprog_exact(const sprog *p, unsigned fp32);
+/* 1 when input i is an index input: read as argument c of an INDEX_C op,
+ * its value at an element is the element's position in the input's own
+ * layout (offset + sum of index * stride), never a load from memory. */
+int sprog_in_is_index(const sprog *p, int i);
 /* dst = the part of p that computes the outputs o with keep[o] set, in
  * order, over only the inputs it reads: dst's input i is p's input
  * in_map[i] (in_map: room for p->n_in entries), and its instruction j p's

@@ -8,7 +8,9 @@
 #define DAMO_FN static inline
 #define DAMO_I64 int64_t
 #define DAMO_U64 uint64_t
+#define DAMO_U32 uint32_t
 #include "intmath.h"
+#include "philox.h"
 
 /* An NA expression is never evaluated (op_infer never selects that kind),
  * but the host instantiation must still compile. */

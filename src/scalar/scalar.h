@@ -26,7 +26,9 @@ enum {
     EXACT = 1u << 0,     /* float form identical on every device and the host */
     EXACT_CR = 1u << 1,  /* ... where division and sqrt are correctly rounded */
     BOOL_INT8 = 1u << 2, /* bools compute in int8 */
-    VEC = 1u << 3        /* the float form is valid on vector types */
+    VEC = 1u << 3,       /* the float form is valid on vector types */
+    INDEX_C = 1u << 4    /* argument c is the element's index in its own
+                          * shape, not a value loaded (random draws) */
 };
 
 /* A host implementation: arguments held in the compute dtype's class (see
@@ -81,5 +83,8 @@ hval op_eval(scalar_op op, damo_dtype compute, hval a, hval b, hval c);
 /* The shared integer helpers (kernels/intmath.h) as OpenCL source, for
  * kernels whose expressions call them. */
 extern const char scalar_intmath_cl[];
+/* Philox4x32-10 and the random bits of the RAND_* ops (kernels/philox.h)
+ * as OpenCL source, for kernels that draw numbers. */
+extern const char scalar_philox_cl[];
 
 #endif

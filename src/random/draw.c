@@ -1,0 +1,239 @@
+/* Draws: each a new state with its default update, and elementwise work
+ * on the random bits of RAND_* ops, so that fusion puts a draw inside the
+ * kernel of the elementwise work that reads it. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "random.h"
+
+typedef struct draw {
+    damo_graph *g;
+    int ndim;
+    damo_var *dims[DAMO_MAX_DIMS];
+    damo_var *key, *ctr, *grid;
+} draw;
+
+damo_var *damo_size(damo_graph *g, int n, const int64_t *dims)
+{
+    if (!g)
+        return err_set(NULL, DAMO_ERR_INVALID, "size: graph is NULL"), NULL;
+    if (n < 0 || n > DAMO_MAX_DIMS || (n && !dims))
+        return err_set(&g->err, DAMO_ERR_INVALID, "size: %d sizes (0..%d, dims not NULL)", n,
+                       DAMO_MAX_DIMS), NULL;
+    int64_t len = n;
+    return graph_const(g, DAMO_INT64, 1, &len, dims, WEAK_NONE);
+}
+
+/* d->ndim and d->dims from size, or from the parameters' static
+ * broadcast shape when size is NULL; every parameter must broadcast to
+ * the size (NumPy). */
+static damo_status draw_sizes(const char *what, int n_par, damo_var *const *par, damo_var *size,
+                              draw *d)
+{
+    damo_graph *g = d->g;
+    gtype want = {DAMO_INT64, 0, {0}};
+    if (size) {
+        const gtype *t = &size->type;
+        dtype_kind k = dtype_kind_of(t->dtype);
+        if (t->ndim != 1 || t->shape[0] == DAMO_DIM_UNKNOWN || t->shape[0] > DAMO_MAX_DIMS ||
+            (k != KIND_INT && k != KIND_UINT))
+            return err_set(&g->err, DAMO_ERR_TYPE, "%s: the size must be an integer vector of "
+                           "static length 0..%d", what, DAMO_MAX_DIMS);
+        want.ndim = d->ndim = (int)t->shape[0];
+        for (int i = 0; i < d->ndim; i++) {
+            damo_slice at = DAMO_INDEX(i);
+            d->dims[i] = size->kind == VAR_CONST
+                             ? damo_int(g, hval_convert(t->dtype, DAMO_INT64,
+                                                        hval_load(t->dtype, size->data, i)).i)
+                             : damo_subtensor(size, 1, &at);
+            if (!d->dims[i])
+                return g->err.code;
+            want.shape[i] = d->dims[i]->kind == VAR_CONST ? hval_load(DAMO_INT64, d->dims[i]->data, 0).i
+                                                          : DAMO_DIM_UNKNOWN;
+        }
+    } else {
+        const gtype *ts[8];
+        for (int i = 0; i < n_par; i++)
+            ts[i] = &par[i]->type;
+        int bad = 0;
+        if (gtype_broadcast(ts, n_par, &want, &bad) != DAMO_OK || gtype_static_size(&want) < 0)
+            return err_set(&g->err, DAMO_ERR_SHAPE, "%s: without a size the parameters must "
+                           "broadcast to a static shape", what);
+        d->ndim = want.ndim;
+        for (int i = 0; i < d->ndim; i++)
+            if (!(d->dims[i] = damo_int(g, want.shape[i])))
+                return g->err.code;
+    }
+    for (int i = 0; i < n_par; i++) {
+        const gtype *ts[2] = {&want, &par[i]->type};
+        gtype out;
+        int bad = 0;
+        char lab[256], a[128], b[128];
+        if (gtype_broadcast(ts, 2, &out, &bad) != DAMO_OK || out.ndim != want.ndim ||
+            memcmp(out.shape, want.shape, (size_t)want.ndim * sizeof *want.shape))
+            return err_set(&g->err, DAMO_ERR_SHAPE, "%s: parameter %s of shape %s does not "
+                           "broadcast to the size %s", what, var_label(par[i], lab, sizeof lab),
+                           gtype_shape_str(&par[i]->type, a, sizeof a),
+                           gtype_shape_str(&want, b, sizeof b));
+    }
+    return DAMO_OK;
+}
+
+/* Elements one call draws, as a uint64 scalar. */
+static damo_var *draw_count(draw *d)
+{
+    uint64_t n = 1;
+    int known = 1;
+    for (int i = 0; i < d->ndim; i++) {
+        known &= d->dims[i]->kind == VAR_CONST;
+        if (known)
+            n *= (uint64_t)hval_load(DAMO_INT64, d->dims[i]->data, 0).i;
+    }
+    if (known)
+        return graph_const(d->g, DAMO_UINT64, 0, NULL, &n, WEAK_NONE);
+    damo_var *count = damo_const_scalar(d->g, DAMO_UINT64, 1);
+    for (int i = 0; i < d->ndim; i++)
+        count = damo_mul(count, damo_cast(d->dims[i], DAMO_UINT64));
+    return count;
+}
+
+/* A new draw of s in the parameters' graph: sizes, a state whose default
+ * update advances its counter by the elements drawn, the key and counter
+ * as scalars, and the index grid. */
+static damo_status draw_begin(damo_random_stream *s, const char *what, int n_par,
+                              damo_var *const *par, damo_var *size, draw *d)
+{
+    if (!(d->g = builder_graph(what, n_par, par)))
+        return DAMO_ERR_INVALID;
+    damo_graph *g = d->g;
+    if (!s)
+        return err_set(&g->err, DAMO_ERR_INVALID, "%s: stream is NULL", what);
+    if (size && size->g != g)
+        return err_set(&g->err, DAMO_ERR_INVALID, "%s: the size belongs to another graph", what);
+    if (draw_sizes(what, n_par, par, size, d) != DAMO_OK)
+        return g->err.code;
+    damo_shared *st = random_state_new(s, g);
+    damo_var *sv = st ? damo_shared_var(g, st) : NULL;
+    if (!sv)
+        return g->err.code;
+    damo_slice k = DAMO_INDEX(0), c = DAMO_INDEX(1);
+    d->key = damo_subtensor(sv, 1, &k);
+    d->ctr = damo_subtensor(sv, 1, &c);
+    d->grid = graph_index_grid(g, d->ndim, d->dims);
+    damo_var *zero = damo_const_scalar(g, DAMO_UINT64, 0), *count = draw_count(d);
+    damo_var *step[2] = {zero, count};
+    sv->default_update = damo_add(sv, damo_stack(2, step, 0));
+    return d->key && d->ctr && d->grid && sv->default_update ? DAMO_OK : g->err.code;
+}
+
+/* The random bits of op (a RAND_* op) for every element of the draw. */
+static damo_var *bits(const draw *d, op_id op)
+{
+    op_params p = {0};
+    damo_var *in[3] = {d->key, d->ctr, d->grid};
+    return graph_apply(d->g, op, &p, in, 3);
+}
+
+/* Uniform on [0, 1) in dtype from the first (second: 0) or second word
+ * pair: whole numbers of 53 or 24 bits scaled exactly. */
+static damo_var *unit(const draw *d, damo_dtype dtype, int second)
+{
+    int f64 = dtype == DAMO_FLOAT64;
+    op_id op = f64 ? (second ? OP_RAND_V53 : OP_RAND_U53) : (second ? OP_RAND_V24 : OP_RAND_U24);
+    return damo_mul(damo_cast(bits(d, op), dtype),
+                    damo_const_scalar(d->g, dtype, f64 ? 0x1p-53 : 0x1p-24));
+}
+
+static int float_dtype(damo_graph *g, const char *what, damo_dtype dtype)
+{
+    if (dtype == DAMO_FLOAT64 || dtype == DAMO_FLOAT32)
+        return 1;
+    err_set(&g->err, DAMO_ERR_TYPE, "%s: dtype %s is not float32 or float64", what,
+            damo_dtype_name(dtype));
+    return 0;
+}
+
+/* 1 when v is a constant with an element for which bad(x) holds. */
+static int const_any(const damo_var *v, int (*bad)(double))
+{
+    if (v->kind != VAR_CONST)
+        return 0;
+    int64_t n = gtype_static_size(&v->type);
+    for (int64_t i = 0; i < n; i++)
+        if (bad(hval_to_double(v->type.dtype, hval_load(v->type.dtype, v->data, i))))
+            return 1;
+    return 0;
+}
+
+static damo_var *as_dtype(damo_var *v, damo_dtype dtype)
+{
+    return v && v->type.dtype != dtype ? damo_cast(v, dtype) : v;
+}
+
+damo_var *damo_random_uniform(damo_random_stream *s, damo_var *low, damo_var *high,
+                              damo_var *size, damo_dtype dtype)
+{
+    damo_var *par[2] = {low, high};
+    draw d;
+    if (draw_begin(s, "uniform", 2, par, size, &d) != DAMO_OK || !float_dtype(d.g, "uniform", dtype))
+        return NULL;
+    low = as_dtype(low, dtype);
+    return damo_add(low, damo_mul(damo_sub(as_dtype(high, dtype), low), unit(&d, dtype, 0)));
+}
+
+static int negative(double x) { return x < 0; }
+
+damo_var *damo_random_normal(damo_random_stream *s, damo_var *mean, damo_var *std,
+                             damo_var *size, damo_dtype dtype)
+{
+    damo_var *par[2] = {mean, std};
+    draw d;
+    if (draw_begin(s, "normal", 2, par, size, &d) != DAMO_OK || !float_dtype(d.g, "normal", dtype))
+        return NULL;
+    if (const_any(std, negative))
+        return err_set(&d.g->err, DAMO_ERR_INVALID, "normal: std < 0 (NumPy: scale < 0)"), NULL;
+    damo_graph *g = d.g;
+    /* Box-Muller: 1 - u is in (0, 1], so the log is finite */
+    damo_var *u = unit(&d, dtype, 0), *v = unit(&d, dtype, 1);
+    damo_var *r = damo_sqrt(damo_mul(damo_const_scalar(g, dtype, -2),
+                                     damo_log(damo_sub(damo_const_scalar(g, dtype, 1), u))));
+    damo_var *z = damo_mul(r, damo_cos(damo_mul(damo_const_scalar(g, dtype, 6.283185307179586), v)));
+    std = as_dtype(std, dtype);
+    damo_var *x = damo_add(as_dtype(mean, dtype), damo_mul(std, z));
+    if (std && std->kind == VAR_CONST)
+        return x;
+    return damo_switch(damo_lt(std, damo_const_scalar(g, dtype, 0)),
+                       damo_const_scalar(g, dtype, NAN), x);
+}
+
+static int int_dtype(damo_graph *g, const char *what, const damo_var *v)
+{
+    dtype_kind k = dtype_kind_of(v->type.dtype);
+    if (k == KIND_INT || k == KIND_UINT || k == KIND_BOOL)
+        return 1;
+    err_set(&g->err, DAMO_ERR_TYPE, "%s: parameter of dtype %s is not an integer", what,
+            damo_dtype_name(v->type.dtype));
+    return 0;
+}
+
+damo_var *damo_random_integers(damo_random_stream *s, damo_var *low, damo_var *high,
+                               damo_var *size)
+{
+    damo_var *par[2] = {low, high};
+    draw d;
+    if (draw_begin(s, "integers", 2, par, size, &d) != DAMO_OK ||
+        !int_dtype(d.g, "integers", low) || !int_dtype(d.g, "integers", high))
+        return NULL;
+    low = as_dtype(low, DAMO_INT64);
+    high = as_dtype(high, DAMO_INT64);
+    if (low->kind == VAR_CONST && high->kind == VAR_CONST && !low->type.ndim && !high->type.ndim &&
+        hval_load(DAMO_INT64, low->data, 0).i >= hval_load(DAMO_INT64, high->data, 0).i)
+        return err_set(&d.g->err, DAMO_ERR_INVALID, "integers: low >= high (NumPy's ValueError)"),
+               NULL;
+    /* in uint64, where high - low and the sum wrap exactly */
+    damo_var *range = damo_cast(damo_sub(high, low), DAMO_UINT64);
+    damo_var *x = damo_cast(damo_add(damo_cast(low, DAMO_UINT64),
+                                     damo_mod(bits(&d, OP_RAND_U64), range)), DAMO_INT64);
+    return damo_switch(damo_gt(high, low), x, low);
+}
