@@ -121,9 +121,11 @@ static damo_status draw_begin(damo_random_stream *s, const char *what, int n_par
     d->key = damo_subtensor(sv, 1, &k);
     d->ctr = damo_subtensor(sv, 1, &c);
     d->grid = graph_index_grid(g, d->ndim, d->dims);
-    damo_var *zero = damo_const_scalar(g, DAMO_UINT64, 0), *count = draw_count(d);
-    damo_var *step[2] = {zero, count};
-    sv->default_update = damo_add(sv, damo_stack(2, step, 0));
+    /* {key, counter} + count * {0, 1}: one small elementwise step */
+    uint64_t unit_ctr[2] = {0, 1};
+    int64_t two = 2;
+    sv->default_update = damo_add(sv, damo_mul(draw_count(d), graph_const(g, DAMO_UINT64, 1, &two,
+                                                                         unit_ctr, WEAK_NONE)));
     return d->key && d->ctr && d->grid && sv->default_update ? DAMO_OK : g->err.code;
 }
 

@@ -1,0 +1,576 @@
+/* Random streams: the bits of every draw against Philox4x32-10 (validated
+ * by test_philox against Random123's vectors) and the documented mapping
+ * from bits to numbers, on the device and the host path, fused and not;
+ * distributions against closed forms (mean, variance, Kolmogorov-Smirnov,
+ * chi-square); the tutorial's semantics (new numbers per call, none with
+ * no default updates, one draw per call, seeding, copying state, failing
+ * calls); and errors. */
+#include <damo.h>
+
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+
+#define DAMO_FN static inline
+#define DAMO_U32 uint32_t
+#define DAMO_U64 uint64_t
+#include "philox.h"
+
+static damo_ctx *ctx;
+
+/* CHECK(ok) as an expression, printing msg when it fails. */
+static int checked(int ok, const char *msg)
+{
+    if (!check_report_(ok, __FILE__, __LINE__, msg))
+        fprintf(stderr, "    %s\n", msg);
+    return ok;
+}
+
+/* Compiles function([inputs], out) with flags and calls it once with
+ * args; returns the output's values as doubles (caller frees) and its
+ * size in *n, or NULL on error. */
+static double *run(damo_graph *g, size_t n_in, damo_var *const *in, damo_var *out, unsigned flags,
+                   const damo_arg *args, int64_t *n)
+{
+    damo_function *f = damo_function_simple(g, n_in, in, 1, &out, flags);
+    if (!checked(!!(f), damo_graph_errmsg(g)))
+        return NULL;
+    damo_array *a = NULL;
+    double *v = NULL;
+    if (checked(damo_call(f, args, n_in, &a, 1) == DAMO_OK, damo_function_errmsg(f))) {
+        *n = damo_array_size(a);
+        v = malloc((size_t)(*n ? *n : 1) * sizeof *v);
+        for (int64_t i = 0; i < *n; i++)
+            damo_array_get_f64(a, i, &v[i]);
+    }
+    damo_array_release(a);
+    damo_function_free(f);
+    return v;
+}
+
+/* Calls f (no inputs) and reads its one output as doubles into out. */
+static int64_t call_read(damo_function *f, double *out)
+{
+    damo_array *a = NULL;
+    if (!checked(damo_call(f, NULL, 0, &a, 1) == DAMO_OK, damo_function_errmsg(f)))
+        return 0;
+    int64_t n = damo_array_size(a);
+    for (int64_t i = 0; i < n; i++)
+        damo_array_get_f64(a, i, &out[i]);
+    damo_array_release(a);
+    return n;
+}
+
+static void state_of(damo_shared *s, uint64_t st[2])
+{
+    damo_array *v = damo_shared_get_value(s);
+    CHECK(damo_array_read(v, st) == DAMO_OK);
+    damo_array_release(v);
+}
+
+static void set_state(damo_shared *s, uint64_t key, uint64_t ctr)
+{
+    uint64_t st[2] = {key, ctr};
+    damo_array *v = damo_array_from_data(ctx, DAMO_UINT64, 1, (int64_t[]){2}, st);
+    CHECK(damo_shared_set_value(s, v) == DAMO_OK);
+    damo_array_release(v);
+}
+
+/* The reference: word pair `pair` of block ctr + i under key. */
+static uint64_t ref_bits(uint64_t key, uint64_t ctr, uint64_t i, int pair)
+{
+    uint64_t n = ctr + i;
+    uint32_t c[4] = {(uint32_t)n, (uint32_t)(n >> 32), 0, 0};
+    damo_philox4x32_10(c, (uint32_t)key, (uint32_t)(key >> 32));
+    return (uint64_t)c[2 * pair + 1] << 32 | c[2 * pair];
+}
+
+static double ref_uniform(uint64_t key, uint64_t ctr, uint64_t i, int pair)
+{
+    return (double)(ref_bits(key, ctr, i, pair) >> 11) * 0x1p-53;
+}
+
+static float ref_uniform32(uint64_t key, uint64_t ctr, uint64_t i, int pair)
+{
+    return (float)(ref_bits(key, ctr, i, pair) >> 40) * 0x1p-24f;
+}
+
+/* ---- the bits: device, host path, fused or not --------------------------- */
+
+static void test_bits(void)
+{
+    static const unsigned flag_sets[] = {0, DAMO_FN_DEVICE_ONLY, DAMO_FN_NO_FUSION,
+                                         DAMO_FN_NO_FUSION | DAMO_FN_DEVICE_ONLY};
+    static const int64_t sizes[] = {1, 17, 4097, 100003};
+    for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {
+        int64_t n = sizes[si];
+        for (size_t fi = 0; fi < sizeof flag_sets / sizeof flag_sets[0]; fi++) {
+            unsigned flags = flag_sets[fi] | DAMO_FN_NO_DEFAULT_UPDATES;
+            damo_graph *g = damo_graph_new(ctx);
+            damo_random_stream *s = damo_random_stream_new(ctx, 99);
+            damo_var *size = damo_size(g, 1, &n);
+            damo_var *u = damo_random_uniform(s, damo_float(g, -1), damo_float(g, 3), size, DAMO_FLOAT64);
+            damo_var *u32 = damo_random_uniform(s, damo_float(g, 0), damo_float(g, 1), size, DAMO_FLOAT32);
+            damo_var *z = damo_random_normal(s, damo_float(g, 0), damo_float(g, 1), size, DAMO_FLOAT64);
+            damo_var *k = damo_random_integers(s, damo_int(g, -5), damo_int(g, 1000), size);
+            /* a counter near 2^64 wraps */
+            set_state(damo_random_state(s, 3), 0x0123456789abcdefull, (uint64_t)0 - 7);
+            uint64_t st[4][2];
+            for (int v = 0; v < 4; v++)
+                state_of(damo_random_state(s, (size_t)v), st[v]);
+            int64_t m = 0;
+            double *vu = run(g, 0, NULL, u, flags, NULL, &m);
+            double *vu32 = run(g, 0, NULL, u32, flags, NULL, &m);
+            double *vz = run(g, 0, NULL, z, flags, NULL, &m);
+            double *vk = run(g, 0, NULL, k, flags, NULL, &m);
+            int bad_u = 0, bad_u32 = 0, bad_k = 0, bad_z = 0;
+            for (int64_t i = 0; vu && vu32 && vz && vk && i < n; i++) {
+                bad_u += vu[i] != -1 + 4 * ref_uniform(st[0][0], st[0][1], (uint64_t)i, 0);
+                bad_u32 += vu32[i] != (double)ref_uniform32(st[1][0], st[1][1], (uint64_t)i, 0);
+                bad_k += vk[i] != (double)(-5 + (int64_t)(ref_bits(st[3][0], st[3][1], (uint64_t)i, 0) % 1005));
+                double a = ref_uniform(st[2][0], st[2][1], (uint64_t)i, 0);
+                double b = ref_uniform(st[2][0], st[2][1], (uint64_t)i, 1);
+                double want = sqrt(-2 * log(1 - a)) * cos(6.283185307179586 * b);
+                /* device log and cos are within 4 ulp (OpenCL): tiny
+                 * absolute error at these magnitudes (|z| < 9) */
+                bad_z += !check_close_(vz[i], want, 1e-12, 1e-12);
+            }
+            CHECK_MSG(vu && !bad_u, "uniform float64: %d of %lld differ (flags %u)", bad_u, (long long)n, flags);
+            CHECK_MSG(vu32 && !bad_u32, "uniform float32: %d of %lld differ (flags %u)", bad_u32, (long long)n, flags);
+            CHECK_MSG(vk && !bad_k, "integers: %d of %lld differ (flags %u)", bad_k, (long long)n, flags);
+            CHECK_MSG(vz && !bad_z, "normal: %d of %lld differ (flags %u)", bad_z, (long long)n, flags);
+            free(vu);
+            free(vu32);
+            free(vz);
+            free(vk);
+            damo_random_stream_free(s);
+            damo_graph_free(g);
+        }
+    }
+}
+
+/* Keys: variable i's key is block i of the stream keyed by the seed. */
+static void test_keys(void)
+{
+    damo_graph *g = damo_graph_new(ctx);
+    damo_random_stream *s = damo_random_stream_new(ctx, 234);
+    damo_var *size = damo_size(g, 1, (int64_t[]){3});
+    for (int i = 0; i < 3; i++)
+        CHECK(damo_random_uniform(s, damo_float(g, 0), damo_float(g, 1), size, DAMO_FLOAT64));
+    CHECK_INT(damo_random_n_states(s), 3);
+    CHECK(damo_random_state(s, 3) == NULL);
+    for (size_t i = 0; i < 3; i++) {
+        uint64_t st[2];
+        state_of(damo_random_state(s, i), st);
+        CHECK(st[0] == ref_bits(234, i, 0, 0));
+        CHECK(st[1] == 0);
+    }
+    damo_random_stream_free(s);
+    damo_graph_free(g);
+}
+
+/* ---- distributions ------------------------------------------------------- */
+
+#define NS (1 << 18)
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Kolmogorov-Smirnov statistic of v (sorted here) against cdf. */
+static double ks(double *v, int64_t n, double (*cdf)(double))
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    double d = 0;
+    for (int64_t i = 0; i < n; i++) {
+        double c = cdf(v[i]);
+        d = fmax(d, fmax(c - (double)i / (double)n, (double)(i + 1) / (double)n - c));
+    }
+    return d;
+}
+
+static double cdf_uniform25(double x) { return (x - 2) / 3; }
+static double cdf_normal(double x) { return 0.5 * erfc(-(x - 1.5) / 2 / sqrt(2)); }
+
+/* Mean and variance within 5 standard errors of the closed forms (mu,
+ * var, fourth central moment mu4): a false alarm has probability < 1e-6. */
+static void check_moments(const char *what, const double *v, int64_t n, double mu, double var,
+                          double mu4)
+{
+    double m = 0, s2 = 0;
+    for (int64_t i = 0; i < n; i++)
+        m += v[i];
+    m /= (double)n;
+    for (int64_t i = 0; i < n; i++)
+        s2 += (v[i] - m) * (v[i] - m);
+    s2 /= (double)n;
+    CHECK_MSG(fabs(m - mu) < 5 * sqrt(var / (double)n), "%s: mean %.6g, expected %.6g", what, m, mu);
+    CHECK_MSG(fabs(s2 - var) < 5 * sqrt((mu4 - var * var) / (double)n), "%s: variance %.6g, expected %.6g",
+              what, s2, var);
+}
+
+/* 1.95 / sqrt(n) is the Kolmogorov distribution's 0.999 quantile. */
+#define KS_LIMIT (1.95 / sqrt((double)NS))
+
+static void test_distributions(void)
+{
+    damo_graph *g = damo_graph_new(ctx);
+    damo_random_stream *s = damo_random_stream_new(ctx, 2882);
+    int64_t n = NS, m = 0;
+    damo_var *size = damo_size(g, 1, &n);
+    damo_var *u = damo_random_uniform(s, damo_float(g, 2), damo_float(g, 5), size, DAMO_FLOAT64);
+    damo_var *u32 = damo_random_uniform(s, damo_float(g, 0), damo_float(g, 1), size, DAMO_FLOAT32);
+    damo_var *z = damo_random_normal(s, damo_float(g, 1.5), damo_float(g, 2), size, DAMO_FLOAT64);
+    damo_var *z32 = damo_random_normal(s, damo_float(g, 0), damo_float(g, 1), size, DAMO_FLOAT32);
+    damo_var *k = damo_random_integers(s, damo_int(g, 0), damo_int(g, 10), size);
+    CHECK(damo_var_dtype(u) == DAMO_FLOAT64 && damo_var_dtype(u32) == DAMO_FLOAT32);
+    CHECK(damo_var_dtype(z32) == DAMO_FLOAT32 && damo_var_dtype(k) == DAMO_INT64);
+
+    double *v = run(g, 0, NULL, u, 0, NULL, &m);
+    if (v) {
+        /* uniform(a, b): mean (a + b) / 2, variance (b - a)^2 / 12, mu4 (b - a)^4 / 80 */
+        check_moments("uniform(2, 5)", v, m, 3.5, 0.75, 81.0 / 80);
+        double d = ks(v, m, cdf_uniform25);
+        CHECK_MSG(d < KS_LIMIT, "uniform KS %.5f >= %.5f", d, KS_LIMIT);
+        CHECK(v[0] >= 2 && v[m - 1] < 5);
+    }
+    free(v);
+    if ((v = run(g, 0, NULL, u32, 0, NULL, &m)))
+        check_moments("uniform float32", v, m, 0.5, 1.0 / 12, 1.0 / 80);
+    free(v);
+    if ((v = run(g, 0, NULL, z, 0, NULL, &m))) {
+        /* normal: mu4 = 3 sigma^4 */
+        check_moments("normal(1.5, 2)", v, m, 1.5, 4, 48);
+        double d = ks(v, m, cdf_normal);
+        CHECK_MSG(d < KS_LIMIT, "normal KS %.5f >= %.5f", d, KS_LIMIT);
+    }
+    free(v);
+    if ((v = run(g, 0, NULL, z32, 0, NULL, &m)))
+        check_moments("normal float32", v, m, 0, 1, 3);
+    free(v);
+    if ((v = run(g, 0, NULL, k, 0, NULL, &m))) {
+        double counts[10] = {0}, mu4 = 0;
+        for (int64_t i = 0; i < m; i++)
+            counts[(int)v[i]]++;
+        double chi2 = 0, e = (double)m / 10;
+        for (int c = 0; c < 10; c++) {
+            chi2 += (counts[c] - e) * (counts[c] - e) / e;
+            mu4 += pow(c - 4.5, 4) / 10;
+        }
+        /* chi-square, 9 degrees of freedom: 27.88 is the 0.999 quantile */
+        CHECK_MSG(chi2 < 27.88, "integers chi-square %.2f", chi2);
+        check_moments("integers(0, 10)", v, m, 4.5, 99.0 / 12, mu4);
+    }
+    free(v);
+    damo_random_stream_free(s);
+    damo_graph_free(g);
+}
+
+/* Two variables of one stream: no 53-bit value of one appears in the
+ * other (2^17 each: a chance collision has probability ~2^-19). */
+static void test_no_overlap(void)
+{
+    damo_graph *g = damo_graph_new(ctx);
+    damo_random_stream *s = damo_random_stream_new(ctx, 1);
+    int64_t n = 1 << 17, m1 = 0, m2 = 0;
+    damo_var *size = damo_size(g, 1, &n);
+    damo_var *a = damo_random_uniform(s, damo_float(g, 0), damo_float(g, 1), size, DAMO_FLOAT64);
+    damo_var *b = damo_random_uniform(s, damo_float(g, 0), damo_float(g, 1), size, DAMO_FLOAT64);
+    double *va = run(g, 0, NULL, a, 0, NULL, &m1), *vb = run(g, 0, NULL, b, 0, NULL, &m2);
+    if (va && vb) {
+        qsort(va, (size_t)m1, sizeof *va, cmp_double);
+        qsort(vb, (size_t)m2, sizeof *vb, cmp_double);
+        int64_t common = 0;
+        for (int64_t i = 0, j = 0; i < m1 && j < m2;) {
+            if (va[i] == vb[j])
+                common++, i++, j++;
+            else if (va[i] < vb[j])
+                i++;
+            else
+                j++;
+        }
+        CHECK_INT(common, 0);
+    }
+    free(va);
+    free(vb);
+    damo_random_stream_free(s);
+    damo_graph_free(g);
+}
+
+/* ---- the tutorial's semantics -------------------------------------------- */
+
+static int same(const double *a, const double *b, int64_t n)
+{
+    return !memcmp(a, b, (size_t)n * sizeof *a);
+}
+
+static void test_semantics(void)
+{
+    damo_graph *g = damo_graph_new(ctx);
+    damo_random_stream *srng = damo_random_stream_new(ctx, 234);
+    damo_var *size = damo_size(g, 2, (int64_t[]){2, 2});
+    damo_var *rv_u = damo_random_uniform(srng, damo_float(g, 0), damo_float(g, 1), size, DAMO_FLOAT64);
+    damo_var *rv_n = damo_random_normal(srng, damo_float(g, 0), damo_float(g, 1), size, DAMO_FLOAT64);
+    damo_var *nz = damo_sub(damo_add(rv_u, rv_u), damo_mul(damo_float(g, 2), rv_u));
+    damo_function *f = damo_function_simple(g, 0, NULL, 1, &rv_u, 0);
+    damo_function *gf = damo_function_simple(g, 0, NULL, 1, &rv_n, DAMO_FN_NO_DEFAULT_UPDATES);
+    damo_function *nearly_zeros = damo_function_simple(g, 0, NULL, 1, &nz, 0);
+    if (!checked(!!(f && gf && nearly_zeros), damo_graph_errmsg(g)))
+        return;
+    damo_shared *su = damo_random_state(srng, 0), *sn = damo_random_state(srng, 1);
+    uint64_t st[2], st0[2];
+    double a[4], b[4], c[4], d[4];
+
+    /* new numbers each call; the counter moves by the 4 elements drawn */
+    call_read(f, a);
+    state_of(su, st);
+    CHECK(st[1] == 4);
+    call_read(f, b);
+    state_of(su, st);
+    CHECK(st[1] == 8);
+    CHECK(!same(a, b, 4));
+    /* no default updates: the same numbers, the state untouched */
+    state_of(sn, st0);
+    call_read(gf, c);
+    call_read(gf, d);
+    CHECK(same(c, d, 4));
+    state_of(sn, st);
+    CHECK(st[0] == st0[0] && st[1] == 0);
+    /* drawn once per call: exactly zero, and f's generator advances */
+    CHECK_INT(call_read(nearly_zeros, c), 4);
+    for (int i = 0; i < 4; i++)
+        CHECK(c[i] == 0);
+    state_of(su, st);
+    CHECK(st[1] == 12);
+
+    /* seeding reproduces, and gives each variable its own key */
+    CHECK(damo_random_seed(srng, 902340) == DAMO_OK);
+    call_read(f, a);
+    call_read(nearly_zeros, c);
+    call_read(f, b);
+    CHECK(damo_random_seed(srng, 902340) == DAMO_OK);
+    call_read(f, c);
+    CHECK(same(a, c, 4));
+    call_read(nearly_zeros, c);
+    call_read(f, d);
+    CHECK(same(b, d, 4));
+    state_of(su, st);
+    state_of(sn, st0);
+    CHECK(st[0] == ref_bits(902340, 0, 0, 0) && st0[0] == ref_bits(902340, 1, 0, 0));
+    CHECK(st[0] != st0[0]);
+    CHECK(damo_random_seed(NULL, 1) == DAMO_ERR_INVALID);
+
+    /* the function outlives the stream and the graph */
+    damo_random_stream_free(srng);
+    damo_graph_free(g);
+    CHECK_INT(call_read(f, a), 4);
+    damo_function_free(f);
+    damo_function_free(gf);
+    damo_function_free(nearly_zeros);
+}
+
+/* A graph's generators copied into another graph's: the same numbers. */
+static void test_copy_state(void)
+{
+    damo_graph *g1 = damo_graph_new(ctx), *g2 = damo_graph_new(ctx);
+    damo_random_stream *s1 = damo_random_stream_new(ctx, 3), *s2 = damo_random_stream_new(ctx, 5);
+    damo_var *o1[2], *o2[2];
+    damo_graph *gs[2] = {g1, g2};
+    damo_random_stream *ss[2] = {s1, s2};
+    damo_var **os[2] = {o1, o2};
+    for (int k = 0; k < 2; k++) {
+        damo_var *size = damo_size(gs[k], 1, (int64_t[]){5});
+        os[k][0] = damo_random_normal(ss[k], damo_float(gs[k], 0), damo_float(gs[k], 1), size, DAMO_FLOAT64);
+        os[k][1] = damo_random_integers(ss[k], damo_int(gs[k], 0), damo_int(gs[k], 1000000), size);
+    }
+    damo_function *f1 = damo_function_simple(g1, 0, NULL, 1, &o1[0], 0);
+    damo_function *f2 = damo_function_simple(g2, 0, NULL, 1, &o2[0], 0);
+    damo_function *h1 = damo_function_simple(g1, 0, NULL, 1, &o1[1], 0);
+    damo_function *h2 = damo_function_simple(g2, 0, NULL, 1, &o2[1], 0);
+    double a[5], b[5];
+    call_read(f1, a);
+    call_read(f2, b);
+    CHECK(!same(a, b, 5));
+    for (size_t i = 0; i < damo_random_n_states(s1); i++) {
+        damo_array *v = damo_shared_get_value(damo_random_state(s1, i));
+        CHECK(damo_shared_set_value(damo_random_state(s2, i), v) == DAMO_OK);
+        damo_array_release(v);
+    }
+    call_read(f1, a);
+    call_read(f2, b);
+    CHECK(same(a, b, 5));
+    call_read(h1, a);
+    call_read(h2, b);
+    CHECK(same(a, b, 5));
+    damo_function_free(f1);
+    damo_function_free(f2);
+    damo_function_free(h1);
+    damo_function_free(h2);
+    damo_random_stream_free(s1);
+    damo_random_stream_free(s2);
+    damo_graph_free(g1);
+    damo_graph_free(g2);
+}
+
+/* A symbolic size; a call that fails advances nothing. */
+static void test_symbolic_and_failure(void)
+{
+    damo_graph *g = damo_graph_new(ctx);
+    damo_random_stream *s = damo_random_stream_new(ctx, 11);
+    damo_var *x = damo_dvector(g, "x");
+    damo_var *y = damo_add(x, damo_random_uniform(s, damo_float(g, 0), damo_float(g, 1), damo_shape(x),
+                                                  DAMO_FLOAT64));
+    /* the reshape fails at run time unless x has 3 elements */
+    damo_var *outs[2] = {y, damo_reshape(x, 1, (int64_t[]){3})};
+    damo_function *f = damo_function_simple(g, 1, &x, 2, outs, 0);
+    if (!checked(!!(f), damo_graph_errmsg(g)))
+        return;
+    damo_shared *st = damo_random_state(s, 0);
+    uint64_t v[2];
+    double data[4] = {10, 20, 30, 40};
+    damo_array *x4 = damo_array_from_data(ctx, DAMO_FLOAT64, 1, (int64_t[]){4}, data);
+    damo_array *x3 = damo_array_from_data(ctx, DAMO_FLOAT64, 1, (int64_t[]){3}, data);
+    damo_array *out[2];
+    CHECK(damo_call(f, (damo_arg[]){DAMO_ARG(x4)}, 1, out, 2) == DAMO_ERR_SHAPE);
+    state_of(st, v);
+    CHECK(v[1] == 0);
+    CHECK(damo_call(f, (damo_arg[]){DAMO_ARG(x3)}, 1, out, 2) == DAMO_OK);
+    state_of(st, v);
+    CHECK(v[1] == 3);
+    double got[3];
+    CHECK(damo_array_read(out[0], got) == DAMO_OK);
+    for (int i = 0; i < 3; i++)
+        CHECK(got[i] == data[i] + ref_uniform(v[0], 0, (uint64_t)i, 0));
+    damo_array_release(out[0]);
+    damo_array_release(out[1]);
+    damo_array_release(x4);
+    damo_array_release(x3);
+    damo_function_free(f);
+    damo_random_stream_free(s);
+    damo_graph_free(g);
+}
+
+/* x + normal(...): one kernel computes the draw and the sum, and no
+ * buffer holds the draw; the state's update is the only other step
+ * with work. */
+static void test_fusion(void)
+{
+    damo_graph *g = damo_graph_new(ctx);
+    damo_random_stream *s = damo_random_stream_new(ctx, 5);
+    int64_t n = 1000;
+    damo_var *x = damo_tensor(g, DAMO_FLOAT64, 1, &n, "x");
+    damo_var *y = damo_add(x, damo_random_normal(s, damo_float(g, 0), damo_float(g, 1),
+                                                 damo_size(g, 1, &n), DAMO_FLOAT64));
+    damo_function *f = damo_function_simple(g, 1, &x, 1, &y, 0);
+    if (!checked(!!(f), damo_graph_errmsg(g)))
+        return;
+    CHECK_INT(damo_function_n_kernels(f), 2);
+    CHECK_INT(damo_function_n_temp_buffers(f), 0);
+    int draws = 0;
+    for (size_t i = 0; i < damo_function_n_steps(f); i++) {
+        const char *t = damo_function_step_text(f, i);
+        if (strstr(t, "rand_u53")) {
+            draws++;
+            CHECK_STR_HAS(t, "cos, mul, add, add), 1 output");
+        }
+    }
+    CHECK_INT(draws, 1);
+    damo_function_free(f);
+    damo_random_stream_free(s);
+    damo_graph_free(g);
+}
+
+/* ---- bad parameters ------------------------------------------------------ */
+
+static void test_errors(void)
+{
+    damo_graph *g = damo_graph_new(ctx);
+    damo_random_stream *s = damo_random_stream_new(ctx, 1);
+    damo_var *two = damo_size(g, 1, (int64_t[]){2});
+    /* constants NumPy refuses */
+    CHECK(!damo_random_normal(s, damo_float(g, 0), damo_float(g, -1), two, DAMO_FLOAT64));
+    CHECK_INT(damo_graph_errcode(g), DAMO_ERR_INVALID);
+    CHECK_STR_HAS(damo_graph_errmsg(g), "std < 0");
+    CHECK(!damo_random_integers(s, damo_int(g, 5), damo_int(g, 5), two));
+    CHECK_INT(damo_graph_errcode(g), DAMO_ERR_INVALID);
+    CHECK_STR_HAS(damo_graph_errmsg(g), "low >= high");
+    CHECK(!damo_random_uniform(s, damo_float(g, 0), damo_float(g, 1), two, DAMO_INT32));
+    CHECK_INT(damo_graph_errcode(g), DAMO_ERR_TYPE);
+    CHECK(!damo_random_integers(s, damo_float(g, 0), damo_int(g, 1), two));
+    CHECK_INT(damo_graph_errcode(g), DAMO_ERR_TYPE);
+    /* parameters that do not broadcast to the size */
+    int64_t three = 3;
+    damo_var *m3 = damo_tensor(g, DAMO_FLOAT64, 1, &three, "m3");
+    CHECK(!damo_random_normal(s, m3, damo_float(g, 1), two, DAMO_FLOAT64));
+    CHECK_INT(damo_graph_errcode(g), DAMO_ERR_SHAPE);
+    CHECK(!damo_random_normal(s, damo_dvector(g, "m"), damo_float(g, 1), NULL, DAMO_FLOAT64));
+    CHECK_INT(damo_graph_errcode(g), DAMO_ERR_SHAPE);
+    CHECK(!damo_random_normal(s, damo_float(g, 0), damo_float(g, 1), damo_fvector(g, "v"), DAMO_FLOAT64));
+    CHECK_INT(damo_graph_errcode(g), DAMO_ERR_TYPE);
+    CHECK(!damo_random_uniform(NULL, damo_float(g, 0), damo_float(g, 1), two, DAMO_FLOAT64));
+    CHECK(!damo_random_uniform(s, NULL, damo_float(g, 1), two, DAMO_FLOAT64));
+    CHECK(!damo_size(g, -1, NULL));
+
+    /* without a size: the parameters' static shape (m3's) */
+    damo_var *zm = damo_random_normal(s, m3, damo_float(g, 1), NULL, DAMO_FLOAT64);
+    CHECK(zm && damo_var_ndim(zm) == 1 && damo_var_dim(zm, 0) == 3);
+
+    /* at run time: NaN where std < 0, low where low >= high */
+    damo_var *sd = damo_dvector(g, "sd");
+    damo_var *z = damo_random_normal(s, damo_float(g, 0), sd, two, DAMO_FLOAT64);
+    double sdv[2] = {1, -1};
+    damo_array *sda = damo_array_from_data(ctx, DAMO_FLOAT64, 1, (int64_t[]){2}, sdv);
+    int64_t m = 0;
+    double *v = run(g, 1, &sd, z, 0, (damo_arg[]){DAMO_ARG(sda)}, &m);
+    CHECK(v && isfinite(v[0]) && isnan(v[1]));
+    free(v);
+    damo_array_release(sda);
+    damo_var *lo = damo_lscalar(g, "lo"), *hi = damo_lscalar(g, "hi");
+    damo_var *k = damo_random_integers(s, lo, hi, two);
+    damo_var *ins[2] = {lo, hi};
+    damo_function *f = damo_function_simple(g, 2, ins, 1, &k, 0);
+    damo_array *out = NULL;
+    int64_t kv[2] = {0, 0};
+    CHECK(f && damo_call(f, (damo_arg[]){DAMO_INT(7), DAMO_INT(3)}, 2, &out, 1) == DAMO_OK);
+    CHECK(damo_array_read(out, kv) == DAMO_OK && kv[0] == 7 && kv[1] == 7);
+    damo_array_release(out);
+    damo_function_free(f);
+    /* uniform with low > high: values in (high, low], as NumPy */
+    damo_var *ur = damo_random_uniform(s, damo_float(g, 5), damo_float(g, 2),
+                                       damo_size(g, 1, (int64_t[]){1000}), DAMO_FLOAT64);
+    if ((v = run(g, 0, NULL, ur, 0, NULL, &m))) {
+        int inside = 1;
+        for (int64_t i = 0; i < m; i++)
+            inside &= v[i] > 2 && v[i] <= 5;
+        CHECK(inside);
+    }
+    free(v);
+    damo_random_stream_free(s);
+    damo_graph_free(g);
+}
+
+int main(void)
+{
+    char err[512];
+    if (damo_ctx_new(&ctx, err, sizeof err) != DAMO_OK) {
+        fprintf(stderr, "no device: %s\n", err);
+        return 77;
+    }
+    test_bits();
+    test_keys();
+    test_distributions();
+    test_no_overlap();
+    test_semantics();
+    test_copy_state();
+    test_symbolic_and_failure();
+    test_fusion();
+    test_errors();
+    damo_ctx_free(ctx);
+    return check_done();
+}
