@@ -8,29 +8,33 @@
  * (storage class), DAMO_U32 and DAMO_U64 first.
  */
 
-/* One round: two 32 x 32 -> 64-bit products, their halves crossed with
- * the other words and the key. */
-DAMO_FN void damo_philox_round(DAMO_U32 *c, DAMO_U32 k0, DAMO_U32 k1)
-{
-    DAMO_U64 p0 = (DAMO_U64)0xD2511F53u * c[0], p1 = (DAMO_U64)0xCD9E8D57u * c[2];
-    DAMO_U32 hi0 = (DAMO_U32)(p0 >> 32), lo0 = (DAMO_U32)p0;
-    DAMO_U32 hi1 = (DAMO_U32)(p1 >> 32), lo1 = (DAMO_U32)p1;
-    DAMO_U32 c1 = c[1], c3 = c[3];
-    c[0] = hi1 ^ c1 ^ k0;
-    c[1] = lo1;
-    c[2] = hi0 ^ c3 ^ k1;
-    c[3] = lo0;
-}
+/* One round: two 32 x 32 -> 64-bit products whose halves are crossed
+ * with the other words and the round's key (the key bumped r times by the
+ * Weyl constants, as in Random123). */
+#define DAMO_PHILOX_ROUND(r)                                                  \
+    {                                                                        \
+        DAMO_U64 p0 = (DAMO_U64)0xD2511F53u * c0, p1 = (DAMO_U64)0xCD9E8D57u * c2; \
+        c0 = (DAMO_U32)(p1 >> 32) ^ c1 ^ (k0 + (DAMO_U32)(r) * 0x9E3779B9u); \
+        c1 = (DAMO_U32)p1;                                                   \
+        c2 = (DAMO_U32)(p0 >> 32) ^ c3 ^ (k1 + (DAMO_U32)(r) * 0xBB67AE85u); \
+        c3 = (DAMO_U32)p0;                                                   \
+    }
 
 /* c[0..3] = philox4x32_10(counter c[0..3], key (k0, k1)), in place. The
- * key is bumped by the Weyl constants between rounds, as in Random123. */
+ * rounds are written out and the words kept in scalars: PoCL neither
+ * unrolls the loop nor vectorizes across work-items a kernel that calls a
+ * function it has not inlined (measured: 7x slower), so the includer of a
+ * device build also makes DAMO_FN always inline. */
 DAMO_FN void damo_philox4x32_10(DAMO_U32 *c, DAMO_U32 k0, DAMO_U32 k1)
 {
-    for (int r = 0; r < 10; r++) {
-        damo_philox_round(c, k0, k1);
-        k0 += 0x9E3779B9u;
-        k1 += 0xBB67AE85u;
-    }
+    DAMO_U32 c0 = c[0], c1 = c[1], c2 = c[2], c3 = c[3];
+    DAMO_PHILOX_ROUND(0) DAMO_PHILOX_ROUND(1) DAMO_PHILOX_ROUND(2) DAMO_PHILOX_ROUND(3)
+    DAMO_PHILOX_ROUND(4) DAMO_PHILOX_ROUND(5) DAMO_PHILOX_ROUND(6) DAMO_PHILOX_ROUND(7)
+    DAMO_PHILOX_ROUND(8) DAMO_PHILOX_ROUND(9)
+    c[0] = c0;
+    c[1] = c1;
+    c[2] = c2;
+    c[3] = c3;
 }
 
 /* The 64 bits of word pair `pair` (words 2 * pair, low, and 2 * pair + 1,

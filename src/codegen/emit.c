@@ -38,9 +38,15 @@ void put_preamble(strbuf *b, int fp64)
     sb_puts(b, "#pragma OPENCL FP_CONTRACT OFF\n");
 }
 
+static unsigned needs_shared(scalar_op op, damo_dtype t);
+
 static void helper(strbuf *b, scalar_op op, damo_dtype t, int vw)
 {
     const op_def *d = op_get(op);
+    /* a helper drawing random bits is as big as Philox: inlined only when
+     * forced (kernels/philox.h) */
+    if (needs_shared(op, t) & 2u)
+        sb_puts(b, "inline __attribute__((always_inline)) ");
     char ty[16], wrap[16];
     snprintf(ty, sizeof ty, vw ? "%s%d" : "%s", dtype_cl_name(t), vw);
     snprintf(wrap, sizeof wrap, vw ? "%s%d" : "%s", dtype_cl_wrap_name(t), vw);
@@ -64,8 +70,9 @@ static void put_shared(strbuf *b, unsigned which)
 {
     if (!which)
         return;
-    sb_puts(b, "#define DAMO_FN\n#define DAMO_I64 long\n#define DAMO_U64 ulong\n"
-               "#define DAMO_U32 uint\n");
+    /* always inlined: see kernels/philox.h */
+    sb_puts(b, "#define DAMO_FN inline __attribute__((always_inline))\n#define DAMO_I64 long\n"
+               "#define DAMO_U64 ulong\n#define DAMO_U32 uint\n");
     if (which & 1u)
         sb_printf(b, "%s\n", scalar_intmath_cl);
     if (which & 2u)
