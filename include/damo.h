@@ -813,6 +813,15 @@ damo_var *damo_random_uniform(damo_random_stream *s, damo_var *low, damo_var *hi
  *  variable one gives NaN where std < 0. */
 damo_var *damo_random_normal(damo_random_stream *s, damo_var *mean, damo_var *std,
                              damo_var *size, damo_dtype dtype);
+/** Exponential with the given scale (NumPy's parametrization): -scale *
+ *  log(1 - u). dtype DAMO_FLOAT64 or DAMO_FLOAT32. A constant scale < 0 is
+ *  refused; a variable one gives NaN where scale < 0. */
+damo_var *damo_random_exponential(damo_random_stream *s, damo_var *scale, damo_var *size,
+                                  damo_dtype dtype);
+/** int64 0 or 1, 1 with probability p (u < p, u of 53 bits). A constant p
+ *  outside [0, 1] is refused; at run time p < 0 gives 0, p > 1 gives 1 and
+ *  NaN gives 0. */
+damo_var *damo_random_bernoulli(damo_random_stream *s, damo_var *p, damo_var *size);
 /** int64 integers on [low, high) (integer parameters): low + r mod
  *  (high - low) for 64 random bits r, biased by less than (high - low) /
  *  2^64. Constants with low >= high are refused (NumPy's ValueError); at

@@ -117,17 +117,30 @@ static void test_bits(void)
             damo_var *u32 = damo_random_uniform(s, damo_float(g, 0), damo_float(g, 1), size, DAMO_FLOAT32);
             damo_var *z = damo_random_normal(s, damo_float(g, 0), damo_float(g, 1), size, DAMO_FLOAT64);
             damo_var *k = damo_random_integers(s, damo_int(g, -5), damo_int(g, 1000), size);
+            damo_var *ex = damo_random_exponential(s, damo_float(g, 2), size, DAMO_FLOAT64);
+            damo_var *be = damo_random_bernoulli(s, damo_float(g, 0.25), size);
             /* a counter near 2^64 wraps */
             set_state(damo_random_state(s, 3), 0x0123456789abcdefull, (uint64_t)0 - 7);
-            uint64_t st[4][2];
-            for (int v = 0; v < 4; v++)
+            uint64_t st[6][2];
+            for (int v = 0; v < 6; v++)
                 state_of(damo_random_state(s, (size_t)v), st[v]);
             int64_t m = 0;
             double *vu = run(g, 0, NULL, u, flags, NULL, &m);
             double *vu32 = run(g, 0, NULL, u32, flags, NULL, &m);
             double *vz = run(g, 0, NULL, z, flags, NULL, &m);
             double *vk = run(g, 0, NULL, k, flags, NULL, &m);
-            int bad_u = 0, bad_u32 = 0, bad_k = 0, bad_z = 0;
+            double *vex = run(g, 0, NULL, ex, flags, NULL, &m);
+            double *vbe = run(g, 0, NULL, be, flags, NULL, &m);
+            int bad_u = 0, bad_u32 = 0, bad_k = 0, bad_z = 0, bad_ex = 0, bad_be = 0;
+            for (int64_t i = 0; vex && vbe && i < n; i++) {
+                bad_ex += !check_close_(vex[i], -2 * log(1 - ref_uniform(st[4][0], st[4][1], (uint64_t)i, 0)),
+                                        1e-14, 0);
+                bad_be += vbe[i] != (ref_uniform(st[5][0], st[5][1], (uint64_t)i, 0) < 0.25);
+            }
+            CHECK_MSG(vex && !bad_ex, "exponential: %d of %lld differ (flags %u)", bad_ex, (long long)n, flags);
+            CHECK_MSG(vbe && !bad_be, "bernoulli: %d of %lld differ (flags %u)", bad_be, (long long)n, flags);
+            free(vex);
+            free(vbe);
             for (int64_t i = 0; vu && vu32 && vz && vk && i < n; i++) {
                 bad_u += vu[i] != -1 + 4 * ref_uniform(st[0][0], st[0][1], (uint64_t)i, 0);
                 bad_u32 += vu32[i] != (double)ref_uniform32(st[1][0], st[1][1], (uint64_t)i, 0);
@@ -196,6 +209,7 @@ static double ks(double *v, int64_t n, double (*cdf)(double))
 }
 
 static double cdf_uniform25(double x) { return (x - 2) / 3; }
+static double cdf_exponential2(double x) { return 1 - exp(-x / 2); }
 static double cdf_normal(double x) { return 0.5 * erfc(-(x - 1.5) / 2 / sqrt(2)); }
 
 /* Mean and variance within 5 standard errors of the closed forms (mu,
@@ -229,6 +243,9 @@ static void test_distributions(void)
     damo_var *z = damo_random_normal(s, damo_float(g, 1.5), damo_float(g, 2), size, DAMO_FLOAT64);
     damo_var *z32 = damo_random_normal(s, damo_float(g, 0), damo_float(g, 1), size, DAMO_FLOAT32);
     damo_var *k = damo_random_integers(s, damo_int(g, 0), damo_int(g, 10), size);
+    damo_var *ex = damo_random_exponential(s, damo_float(g, 2), size, DAMO_FLOAT64);
+    damo_var *be = damo_random_bernoulli(s, damo_float(g, 0.3), size);
+    CHECK(damo_var_dtype(ex) == DAMO_FLOAT64 && damo_var_dtype(be) == DAMO_INT64);
     CHECK(damo_var_dtype(u) == DAMO_FLOAT64 && damo_var_dtype(u32) == DAMO_FLOAT32);
     CHECK(damo_var_dtype(z32) == DAMO_FLOAT32 && damo_var_dtype(k) == DAMO_INT64);
 
@@ -253,6 +270,17 @@ static void test_distributions(void)
     free(v);
     if ((v = run(g, 0, NULL, z32, 0, NULL, &m)))
         check_moments("normal float32", v, m, 0, 1, 3);
+    free(v);
+    if ((v = run(g, 0, NULL, ex, 0, NULL, &m))) {
+        /* exponential(scale 2): mean 2, variance 4, mu4 9 * 2^4 */
+        check_moments("exponential(2)", v, m, 2, 4, 144);
+        double d = ks(v, m, cdf_exponential2);
+        CHECK_MSG(d < KS_LIMIT, "exponential KS %.5f >= %.5f", d, KS_LIMIT);
+    }
+    free(v);
+    if ((v = run(g, 0, NULL, be, 0, NULL, &m)))
+        /* bernoulli(p): mean p, variance p q, mu4 p q (1 - 3 p q) */
+        check_moments("bernoulli(0.3)", v, m, 0.3, 0.21, 0.21 * (1 - 3 * 0.21));
     free(v);
     if ((v = run(g, 0, NULL, k, 0, NULL, &m))) {
         double counts[10] = {0}, mu4 = 0;
@@ -500,6 +528,10 @@ static void test_errors(void)
     CHECK(!damo_random_integers(s, damo_int(g, 5), damo_int(g, 5), two));
     CHECK_INT(damo_graph_errcode(g), DAMO_ERR_INVALID);
     CHECK_STR_HAS(damo_graph_errmsg(g), "low >= high");
+    CHECK(!damo_random_exponential(s, damo_float(g, -1), two, DAMO_FLOAT64));
+    CHECK_STR_HAS(damo_graph_errmsg(g), "scale < 0");
+    CHECK(!damo_random_bernoulli(s, damo_float(g, 1.5), two));
+    CHECK_STR_HAS(damo_graph_errmsg(g), "p outside [0, 1]");
     CHECK(!damo_random_uniform(s, damo_float(g, 0), damo_float(g, 1), two, DAMO_INT32));
     CHECK_INT(damo_graph_errcode(g), DAMO_ERR_TYPE);
     CHECK(!damo_random_integers(s, damo_float(g, 0), damo_int(g, 1), two));
@@ -530,6 +562,18 @@ static void test_errors(void)
     double *v = run(g, 1, &sd, z, 0, (damo_arg[]){DAMO_ARG(sda)}, &m);
     CHECK(v && isfinite(v[0]) && isnan(v[1]));
     free(v);
+    damo_var *ez = damo_random_exponential(s, sd, two, DAMO_FLOAT64);
+    v = run(g, 1, &sd, ez, 0, (damo_arg[]){DAMO_ARG(sda)}, &m);
+    CHECK(v && v[0] >= 0 && isnan(v[1]));
+    free(v);
+    /* p = -1 and 2: never and always */
+    double pv[2] = {-1, 2};
+    damo_array *pa = damo_array_from_data(ctx, DAMO_FLOAT64, 1, (int64_t[]){2}, pv);
+    damo_var *pvar = damo_dvector(g, "p");
+    v = run(g, 1, &pvar, damo_random_bernoulli(s, pvar, two), 0, (damo_arg[]){DAMO_ARG(pa)}, &m);
+    CHECK(v && v[0] == 0 && v[1] == 1);
+    free(v);
+    damo_array_release(pa);
     damo_array_release(sda);
     damo_var *lo = damo_lscalar(g, "lo"), *hi = damo_lscalar(g, "hi");
     damo_var *k = damo_random_integers(s, lo, hi, two);

@@ -186,6 +186,16 @@ damo_var *damo_random_uniform(damo_random_stream *s, damo_var *low, damo_var *hi
 
 static int negative(double x) { return x < 0; }
 
+/* x, with NaN where the parameter v is negative (a constant v was
+ * checked when building). */
+static damo_var *nan_where_negative(damo_var *v, damo_var *x)
+{
+    if (!v || !x || v->kind == VAR_CONST)
+        return x;
+    damo_dtype t = x->type.dtype;
+    return damo_switch(damo_lt(v, damo_const_scalar(x->g, t, 0)), damo_const_scalar(x->g, t, NAN), x);
+}
+
 damo_var *damo_random_normal(damo_random_stream *s, damo_var *mean, damo_var *std,
                              damo_var *size, damo_dtype dtype)
 {
@@ -202,11 +212,37 @@ damo_var *damo_random_normal(damo_random_stream *s, damo_var *mean, damo_var *st
                                      damo_log(damo_sub(damo_const_scalar(g, dtype, 1), u))));
     damo_var *z = damo_mul(r, damo_cos(damo_mul(damo_const_scalar(g, dtype, 6.283185307179586), v)));
     std = as_dtype(std, dtype);
-    damo_var *x = damo_add(as_dtype(mean, dtype), damo_mul(std, z));
-    if (std && std->kind == VAR_CONST)
-        return x;
-    return damo_switch(damo_lt(std, damo_const_scalar(g, dtype, 0)),
-                       damo_const_scalar(g, dtype, NAN), x);
+    return nan_where_negative(std, damo_add(as_dtype(mean, dtype), damo_mul(std, z)));
+}
+
+damo_var *damo_random_exponential(damo_random_stream *s, damo_var *scale, damo_var *size,
+                                  damo_dtype dtype)
+{
+    draw d;
+    if (draw_begin(s, "exponential", 1, &scale, size, &d) != DAMO_OK ||
+        !float_dtype(d.g, "exponential", dtype))
+        return NULL;
+    if (const_any(scale, negative))
+        return err_set(&d.g->err, DAMO_ERR_INVALID, "exponential: scale < 0 (NumPy's ValueError)"),
+               NULL;
+    /* inversion; 1 - u is in (0, 1] */
+    damo_var *u = unit(&d, dtype, 0);
+    damo_var *e = damo_neg(damo_log(damo_sub(damo_const_scalar(d.g, dtype, 1), u)));
+    scale = as_dtype(scale, dtype);
+    return nan_where_negative(scale, damo_mul(scale, e));
+}
+
+static int outside_unit(double p) { return !(p >= 0 && p <= 1); }
+
+damo_var *damo_random_bernoulli(damo_random_stream *s, damo_var *p, damo_var *size)
+{
+    draw d;
+    if (draw_begin(s, "bernoulli", 1, &p, size, &d) != DAMO_OK)
+        return NULL;
+    if (const_any(p, outside_unit))
+        return err_set(&d.g->err, DAMO_ERR_INVALID, "bernoulli: p outside [0, 1] (NumPy's "
+                       "ValueError)"), NULL;
+    return damo_cast(damo_lt(unit(&d, DAMO_FLOAT64, 0), as_dtype(p, DAMO_FLOAT64)), DAMO_INT64);
 }
 
 static int int_dtype(damo_graph *g, const char *what, const damo_var *v)
