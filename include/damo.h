@@ -808,8 +808,11 @@ damo_var *damo_size(damo_graph *g, int n, const int64_t *dims);
  *  in (high, low]). */
 damo_var *damo_random_uniform(damo_random_stream *s, damo_var *low, damo_var *high,
                               damo_var *size, damo_dtype dtype);
-/** Normal(mean, std) by Box-Muller from two uniforms of one block. dtype
- *  DAMO_FLOAT64 or DAMO_FLOAT32. A constant std < 0 is refused; a
+/** Normal(mean, std) by Box-Muller from the two 53-bit (24-bit) uniforms
+ *  of one block. dtype DAMO_FLOAT64 or DAMO_FLOAT32. In float64 the log
+ *  and cosine are damo's own (IEEE arithmetic only, within 2 ulp of libm),
+ *  so the numbers are the same bits on every device and the host; in
+ *  float32 they are the device's. A constant std < 0 is refused; a
  *  variable one gives NaN where std < 0. */
 damo_var *damo_random_normal(damo_random_stream *s, damo_var *mean, damo_var *std,
                              damo_var *size, damo_dtype dtype);

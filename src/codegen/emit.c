@@ -63,13 +63,17 @@ static unsigned needs_shared(scalar_op op, damo_dtype t)
 {
     const char *text = op_cl_text(op, t);
     return (strstr(text, "damo_upow") || strstr(text, "damo_ipow") ? 1u : 0u) |
-           (strstr(text, "damo_rand_bits") ? 2u : 0u);
+           (strstr(text, "damo_rand_") ? 2u : 0u);
 }
 
-static void put_shared(strbuf *b, unsigned which)
+/* fp64: the kernel enables float64, so philox.h's float64 part may be
+ * compiled. */
+static void put_shared(strbuf *b, unsigned which, int fp64)
 {
     if (!which)
         return;
+    if (fp64 && (which & 2u))
+        sb_puts(b, "#define DAMO_F64 double\n");
     /* always inlined: see kernels/philox.h */
     sb_puts(b, "#define DAMO_FN inline __attribute__((always_inline))\n#define DAMO_I64 long\n"
                "#define DAMO_U64 ulong\n#define DAMO_U32 uint\n");
@@ -93,10 +97,13 @@ static int seen_before(const sprog *const *progs, int k, int i)
 void put_helpers(strbuf *b, const sprog *const *progs, int n_progs, int vw)
 {
     unsigned shared = 0;
-    for (int k = 0; k < n_progs && !vw; k++)
+    int fp64 = 0;
+    for (int k = 0; k < n_progs && !vw; k++) {
+        fp64 |= sprog_uses_fp64(progs[k]);
         for (int i = 0; i < progs[k]->n_instr; i++)
             shared |= needs_shared(progs[k]->instr[i].op, progs[k]->instr[i].types.compute);
-    put_shared(b, shared);
+    }
+    put_shared(b, shared, fp64);
     for (int k = 0; k < n_progs; k++)
         for (int i = 0; i < progs[k]->n_instr; i++)
             if (!seen_before(progs, k, i))
@@ -105,7 +112,7 @@ void put_helpers(strbuf *b, const sprog *const *progs, int n_progs, int vw)
 
 void put_op_helper(strbuf *b, scalar_op op, damo_dtype t)
 {
-    put_shared(b, needs_shared(op, t));
+    put_shared(b, needs_shared(op, t), t == DAMO_FLOAT64);
     helper(b, op, t, 0);
 }
 

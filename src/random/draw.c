@@ -206,11 +206,19 @@ damo_var *damo_random_normal(damo_random_stream *s, damo_var *mean, damo_var *st
     if (const_any(std, negative))
         return err_set(&d.g->err, DAMO_ERR_INVALID, "normal: std < 0 (NumPy: scale < 0)"), NULL;
     damo_graph *g = d.g;
-    /* Box-Muller: 1 - u is in (0, 1], so the log is finite */
-    damo_var *u = unit(&d, dtype, 0), *v = unit(&d, dtype, 1);
-    damo_var *r = damo_sqrt(damo_mul(damo_const_scalar(g, dtype, -2),
-                                     damo_log(damo_sub(damo_const_scalar(g, dtype, 1), u))));
-    damo_var *z = damo_mul(r, damo_cos(damo_mul(damo_const_scalar(g, dtype, 6.283185307179586), v)));
+    /* Box-Muller from the block's two word pairs: in float64 one op of
+     * IEEE arithmetic (kernels/philox.h), in float32 libm's (1 - u is in
+     * (0, 1], so the log is finite) */
+    damo_var *u = unit(&d, dtype, 0), *v = unit(&d, dtype, 1), *z;
+    if (dtype == DAMO_FLOAT64) {
+        op_params p = {0};
+        damo_var *in[2] = {u, v};
+        z = u && v ? graph_apply(g, OP_RAND_NORMAL, &p, in, 2) : NULL;
+    } else {
+        damo_var *r = damo_sqrt(damo_mul(damo_const_scalar(g, dtype, -2),
+                                         damo_log(damo_sub(damo_const_scalar(g, dtype, 1), u))));
+        z = damo_mul(r, damo_cos(damo_mul(damo_const_scalar(g, dtype, 6.283185307179586), v)));
+    }
     std = as_dtype(std, dtype);
     return nan_where_negative(std, damo_add(as_dtype(mean, dtype), damo_mul(std, z)));
 }

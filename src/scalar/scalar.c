@@ -9,6 +9,7 @@
 #define DAMO_I64 int64_t
 #define DAMO_U64 uint64_t
 #define DAMO_U32 uint32_t
+#define DAMO_F64 double
 #include "intmath.h"
 #include "philox.h"
 
