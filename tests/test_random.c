@@ -527,6 +527,42 @@ static void test_fusion(void)
     damo_graph_free(g);
 }
 
+/* Draws next to reductions: a reduction of a draw and a draw added to a
+ * reduction's result (reduction kernels never compute a draw). */
+static void test_reductions(void)
+{
+    damo_graph *g = damo_graph_new(ctx);
+    damo_random_stream *s = damo_random_stream_new(ctx, 8);
+    damo_var *size = damo_size(g, 2, (int64_t[]){300, 7});
+    damo_var *u = damo_random_uniform(s, damo_float(g, 0), damo_float(g, 1), size, DAMO_FLOAT64);
+    damo_var *total = damo_sum(damo_mul(u, damo_float(g, 2)), NULL, 0, 0);
+    damo_var *x = damo_dmatrix(g, "x");
+    damo_var *v = damo_random_uniform(s, damo_float(g, 0), damo_float(g, 1),
+                                      damo_size(g, 1, (int64_t[]){7}), DAMO_FLOAT64);
+    damo_var *cols = damo_add(damo_sum(x, (int[]){0}, 1, 0), v);
+    uint64_t su[2], sv[2];
+    state_of(damo_random_state(s, 0), su);
+    state_of(damo_random_state(s, 1), sv);
+    int64_t m = 0;
+    double want = 0;
+    for (uint64_t i = 0; i < 2100; i++)
+        want += 2 * ref_uniform(su[0], su[1], i, 0);
+    double *got = run(g, 0, NULL, total, 0, NULL, &m);
+    CHECK(got && m == 1 && check_close_(got[0], want, 1e-12, 0));
+    free(got);
+    double ones[2 * 7];
+    for (int i = 0; i < 14; i++)
+        ones[i] = 1;
+    damo_array *xa = damo_array_from_data(ctx, DAMO_FLOAT64, 2, (int64_t[]){2, 7}, ones);
+    got = run(g, 1, &x, cols, 0, (damo_arg[]){DAMO_ARG(xa)}, &m);
+    for (int64_t j = 0; got && j < 7; j++)
+        CHECK(got[j] == 2 + ref_uniform(sv[0], sv[1], (uint64_t)j, 0));
+    free(got);
+    damo_array_release(xa);
+    damo_random_stream_free(s);
+    damo_graph_free(g);
+}
+
 /* ---- bad parameters ------------------------------------------------------ */
 
 static void test_errors(void)
@@ -627,6 +663,7 @@ int main(void)
     test_copy_state();
     test_symbolic_and_failure();
     test_fusion();
+    test_reductions();
     test_errors();
     damo_ctx_free(ctx);
     return check_done();

@@ -97,13 +97,23 @@ static fused_prog *part_of(const gnode *f, const unsigned char *keep, damo_var *
     return r;
 }
 
+/* 1 when fused node f draws random numbers: reduction kernels load every
+ * input, and an index input must never be loaded (scalar/program.h). */
+static int draws(const gnode *f)
+{
+    for (int i = 0; i < f->params.fused->prog.n_in; i++)
+        if (sprog_in_is_index(&f->params.fused->prog, i))
+            return 1;
+    return 0;
+}
+
 /* Makes the fused producer of r's input r's prologue; returns the new
  * reduction (r itself when nothing changed), or NULL on error. */
 static gnode *absorb_producer(fgraph *fg, gnode *r, damo_err *e)
 {
     damo_var *x = r->in[0];
     if (x->kind != VAR_APPLY || x->node->op != OP_FUSED || fg_is_output(fg, x) ||
-        only_client(fg, x) != r)
+        only_client(fg, x) != r || draws(x->node))
         return r;
     gnode *f = x->node;
     int o = x->index;
@@ -192,7 +202,8 @@ static damo_status absorb_consumer(fgraph *fg, gnode *r, damo_err *e)
 {
     damo_var *res = r->out[0];
     gnode *c = only_client(fg, res);
-    if (r->n_out != 1 || r->params.epilogue || fg_is_output(fg, res) || !c || c->op != OP_FUSED)
+    if (r->n_out != 1 || r->params.epilogue || fg_is_output(fg, res) || !c || c->op != OP_FUSED ||
+        draws(c))
         return DAMO_OK;
     /* c reads the result, so its outputs have the result's shape exactly
      * when none of its other inputs can enlarge it */
