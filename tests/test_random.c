@@ -573,7 +573,7 @@ static void test_errors(void)
     /* constants NumPy refuses */
     CHECK(!damo_random_normal(s, damo_float(g, 0), damo_float(g, -1), two, DAMO_FLOAT64));
     CHECK_INT(damo_graph_errcode(g), DAMO_ERR_INVALID);
-    CHECK_STR_HAS(damo_graph_errmsg(g), "std < 0");
+    CHECK_STR_HAS(damo_graph_errmsg(g), "std < 0 (NumPy's ValueError)");
     CHECK(!damo_random_integers(s, damo_int(g, 5), damo_int(g, 5), two));
     CHECK_INT(damo_graph_errcode(g), DAMO_ERR_INVALID);
     CHECK_STR_HAS(damo_graph_errmsg(g), "low >= high");
@@ -597,6 +597,8 @@ static void test_errors(void)
     CHECK(!damo_random_uniform(NULL, damo_float(g, 0), damo_float(g, 1), two, DAMO_FLOAT64));
     CHECK(!damo_random_uniform(s, NULL, damo_float(g, 1), two, DAMO_FLOAT64));
     CHECK(!damo_size(g, -1, NULL));
+    /* a refused draw takes no state */
+    CHECK_INT(damo_random_n_states(s), 0);
 
     /* without a size: the parameters' static shape (m3's) */
     damo_var *zm = damo_random_normal(s, m3, damo_float(g, 1), NULL, DAMO_FLOAT64);

@@ -98,17 +98,94 @@ static damo_var *draw_count(draw *d)
     return count;
 }
 
-/* A new draw of s in the parameters' graph: sizes, a state whose default
- * update advances its counter by the elements drawn, the key and counter
- * as scalars, and the index grid. */
+static int float_dtype(damo_graph *g, const char *what, damo_dtype dtype)
+{
+    if (dtype == DAMO_FLOAT64 || dtype == DAMO_FLOAT32)
+        return 1;
+    err_set(&g->err, DAMO_ERR_TYPE, "%s: dtype %s is not float32 or float64", what,
+            damo_dtype_name(dtype));
+    return 0;
+}
+
+/* Parameter checks run before a draw takes a state: DAMO_OK, or an error
+ * (message on g) for what NumPy's Generator refuses. */
+typedef damo_status (*refuse_fn)(damo_graph *g, damo_var *const *par);
+
+/* 1 when v is a constant with an element for which bad(x) holds. */
+static int const_any(const damo_var *v, int (*bad)(double))
+{
+    if (v->kind != VAR_CONST)
+        return 0;
+    int64_t n = gtype_static_size(&v->type);
+    for (int64_t i = 0; i < n; i++)
+        if (bad(hval_to_double(v->type.dtype, hval_load(v->type.dtype, v->data, i))))
+            return 1;
+    return 0;
+}
+
+static int negative(double x) { return x < 0; }
+static int outside_unit(double p) { return !(p >= 0 && p <= 1); }
+
+static damo_status refuse_normal(damo_graph *g, damo_var *const *par)
+{
+    return const_any(par[1], negative)
+               ? err_set(&g->err, DAMO_ERR_INVALID, "normal: std < 0 (NumPy's ValueError)")
+               : DAMO_OK;
+}
+
+static damo_status refuse_exponential(damo_graph *g, damo_var *const *par)
+{
+    return const_any(par[0], negative)
+               ? err_set(&g->err, DAMO_ERR_INVALID, "exponential: scale < 0 (NumPy's ValueError)")
+               : DAMO_OK;
+}
+
+static damo_status refuse_bernoulli(damo_graph *g, damo_var *const *par)
+{
+    return const_any(par[0], outside_unit)
+               ? err_set(&g->err, DAMO_ERR_INVALID, "bernoulli: p outside [0, 1] (NumPy's ValueError)")
+               : DAMO_OK;
+}
+
+static int int_dtype(damo_graph *g, const char *what, const damo_var *v)
+{
+    dtype_kind k = dtype_kind_of(v->type.dtype);
+    if (k == KIND_INT || k == KIND_UINT || k == KIND_BOOL)
+        return 1;
+    err_set(&g->err, DAMO_ERR_TYPE, "%s: parameter of dtype %s is not an integer", what,
+            damo_dtype_name(v->type.dtype));
+    return 0;
+}
+
+static damo_status refuse_integers(damo_graph *g, damo_var *const *par)
+{
+    if (!int_dtype(g, "integers", par[0]) || !int_dtype(g, "integers", par[1]))
+        return DAMO_ERR_TYPE;
+    const damo_var *lo = par[0], *hi = par[1];
+    if (lo->kind == VAR_CONST && hi->kind == VAR_CONST && !lo->type.ndim && !hi->type.ndim &&
+        hval_convert(lo->type.dtype, DAMO_INT64, hval_load(lo->type.dtype, lo->data, 0)).i >=
+            hval_convert(hi->type.dtype, DAMO_INT64, hval_load(hi->type.dtype, hi->data, 0)).i)
+        return err_set(&g->err, DAMO_ERR_INVALID, "integers: low >= high (NumPy's ValueError)");
+    return DAMO_OK;
+}
+
+/* A new draw of s in the parameters' graph giving dtype (float32 or
+ * float64; int64 for integer draws): sizes, a state whose default update
+ * advances its counter by the elements drawn, the key and counter as
+ * scalars, and the index grid. */
 static damo_status draw_begin(damo_random_stream *s, const char *what, int n_par,
-                              damo_var *const *par, damo_var *size, draw *d)
+                              damo_var *const *par, damo_var *size, damo_dtype dtype,
+                              refuse_fn refuse, draw *d)
 {
     if (!(d->g = builder_graph(what, n_par, par)))
         return DAMO_ERR_INVALID;
     damo_graph *g = d->g;
     if (!s)
         return err_set(&g->err, DAMO_ERR_INVALID, "%s: stream is NULL", what);
+    if (dtype != DAMO_INT64 && !float_dtype(g, what, dtype))
+        return DAMO_ERR_TYPE;
+    if (refuse && refuse(g, par) != DAMO_OK)
+        return g->err.code;
     if (size && size->g != g)
         return err_set(&g->err, DAMO_ERR_INVALID, "%s: the size belongs to another graph", what);
     if (draw_sizes(what, n_par, par, size, d) != DAMO_OK)
@@ -147,27 +224,6 @@ static damo_var *unit(const draw *d, damo_dtype dtype, int second)
                     damo_const_scalar(d->g, dtype, f64 ? 0x1p-53 : 0x1p-24));
 }
 
-static int float_dtype(damo_graph *g, const char *what, damo_dtype dtype)
-{
-    if (dtype == DAMO_FLOAT64 || dtype == DAMO_FLOAT32)
-        return 1;
-    err_set(&g->err, DAMO_ERR_TYPE, "%s: dtype %s is not float32 or float64", what,
-            damo_dtype_name(dtype));
-    return 0;
-}
-
-/* 1 when v is a constant with an element for which bad(x) holds. */
-static int const_any(const damo_var *v, int (*bad)(double))
-{
-    if (v->kind != VAR_CONST)
-        return 0;
-    int64_t n = gtype_static_size(&v->type);
-    for (int64_t i = 0; i < n; i++)
-        if (bad(hval_to_double(v->type.dtype, hval_load(v->type.dtype, v->data, i))))
-            return 1;
-    return 0;
-}
-
 static damo_var *as_dtype(damo_var *v, damo_dtype dtype)
 {
     return v && v->type.dtype != dtype ? damo_cast(v, dtype) : v;
@@ -178,13 +234,12 @@ damo_var *damo_random_uniform(damo_random_stream *s, damo_var *low, damo_var *hi
 {
     damo_var *par[2] = {low, high};
     draw d;
-    if (draw_begin(s, "uniform", 2, par, size, &d) != DAMO_OK || !float_dtype(d.g, "uniform", dtype))
+    if (draw_begin(s, "uniform", 2, par, size, dtype, NULL, &d) != DAMO_OK)
         return NULL;
     low = as_dtype(low, dtype);
     return damo_add(low, damo_mul(damo_sub(as_dtype(high, dtype), low), unit(&d, dtype, 0)));
 }
 
-static int negative(double x) { return x < 0; }
 
 /* x, with NaN where the parameter v is negative (a constant v was
  * checked when building). */
@@ -201,10 +256,8 @@ damo_var *damo_random_normal(damo_random_stream *s, damo_var *mean, damo_var *st
 {
     damo_var *par[2] = {mean, std};
     draw d;
-    if (draw_begin(s, "normal", 2, par, size, &d) != DAMO_OK || !float_dtype(d.g, "normal", dtype))
+    if (draw_begin(s, "normal", 2, par, size, dtype, refuse_normal, &d) != DAMO_OK)
         return NULL;
-    if (const_any(std, negative))
-        return err_set(&d.g->err, DAMO_ERR_INVALID, "normal: std < 0 (NumPy: scale < 0)"), NULL;
     damo_graph *g = d.g;
     /* Box-Muller from the block's two word pairs: in float64 one op of
      * IEEE arithmetic (kernels/philox.h), in float32 libm's (1 - u is in
@@ -227,12 +280,8 @@ damo_var *damo_random_exponential(damo_random_stream *s, damo_var *scale, damo_v
                                   damo_dtype dtype)
 {
     draw d;
-    if (draw_begin(s, "exponential", 1, &scale, size, &d) != DAMO_OK ||
-        !float_dtype(d.g, "exponential", dtype))
+    if (draw_begin(s, "exponential", 1, &scale, size, dtype, refuse_exponential, &d) != DAMO_OK)
         return NULL;
-    if (const_any(scale, negative))
-        return err_set(&d.g->err, DAMO_ERR_INVALID, "exponential: scale < 0 (NumPy's ValueError)"),
-               NULL;
     /* inversion; 1 - u is in (0, 1] */
     damo_var *u = unit(&d, dtype, 0);
     damo_var *e = damo_neg(damo_log(damo_sub(damo_const_scalar(d.g, dtype, 1), u)));
@@ -240,27 +289,13 @@ damo_var *damo_random_exponential(damo_random_stream *s, damo_var *scale, damo_v
     return nan_where_negative(scale, damo_mul(scale, e));
 }
 
-static int outside_unit(double p) { return !(p >= 0 && p <= 1); }
 
 damo_var *damo_random_bernoulli(damo_random_stream *s, damo_var *p, damo_var *size)
 {
     draw d;
-    if (draw_begin(s, "bernoulli", 1, &p, size, &d) != DAMO_OK)
+    if (draw_begin(s, "bernoulli", 1, &p, size, DAMO_INT64, refuse_bernoulli, &d) != DAMO_OK)
         return NULL;
-    if (const_any(p, outside_unit))
-        return err_set(&d.g->err, DAMO_ERR_INVALID, "bernoulli: p outside [0, 1] (NumPy's "
-                       "ValueError)"), NULL;
     return damo_cast(damo_lt(unit(&d, DAMO_FLOAT64, 0), as_dtype(p, DAMO_FLOAT64)), DAMO_INT64);
-}
-
-static int int_dtype(damo_graph *g, const char *what, const damo_var *v)
-{
-    dtype_kind k = dtype_kind_of(v->type.dtype);
-    if (k == KIND_INT || k == KIND_UINT || k == KIND_BOOL)
-        return 1;
-    err_set(&g->err, DAMO_ERR_TYPE, "%s: parameter of dtype %s is not an integer", what,
-            damo_dtype_name(v->type.dtype));
-    return 0;
 }
 
 damo_var *damo_random_integers(damo_random_stream *s, damo_var *low, damo_var *high,
@@ -268,15 +303,10 @@ damo_var *damo_random_integers(damo_random_stream *s, damo_var *low, damo_var *h
 {
     damo_var *par[2] = {low, high};
     draw d;
-    if (draw_begin(s, "integers", 2, par, size, &d) != DAMO_OK ||
-        !int_dtype(d.g, "integers", low) || !int_dtype(d.g, "integers", high))
+    if (draw_begin(s, "integers", 2, par, size, DAMO_INT64, refuse_integers, &d) != DAMO_OK)
         return NULL;
     low = as_dtype(low, DAMO_INT64);
     high = as_dtype(high, DAMO_INT64);
-    if (low->kind == VAR_CONST && high->kind == VAR_CONST && !low->type.ndim && !high->type.ndim &&
-        hval_load(DAMO_INT64, low->data, 0).i >= hval_load(DAMO_INT64, high->data, 0).i)
-        return err_set(&d.g->err, DAMO_ERR_INVALID, "integers: low >= high (NumPy's ValueError)"),
-               NULL;
     /* in uint64, where high - low and the sum wrap exactly */
     damo_var *range = damo_cast(damo_sub(high, low), DAMO_UINT64);
     damo_var *x = damo_cast(damo_add(damo_cast(low, DAMO_UINT64),
