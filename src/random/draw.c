@@ -240,7 +240,6 @@ damo_var *damo_random_uniform(damo_random_stream *s, damo_var *low, damo_var *hi
     return damo_add(low, damo_mul(damo_sub(as_dtype(high, dtype), low), unit(&d, dtype, 0)));
 }
 
-
 /* x, with NaN where the parameter v is negative (a constant v was
  * checked when building). */
 static damo_var *nan_where_negative(damo_var *v, damo_var *x)
