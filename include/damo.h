@@ -757,11 +757,13 @@ size_t damo_function_n_temp_buffers(const damo_function *f);
  *
  * Element i of a draw is computed from the Philox4x32-10 block at counter
  * (counter + i mod 2^64, 0, 0) under the variable's key (Random123's
- * layout), whatever the device, work-group size or fusion: the integer
- * stream is identical everywhere and floats differ at most in the last
- * ulp of the transcendental functions they pass through (uniform: none).
- * A draw read only by elementwise operations is computed inside their
- * fused kernel; no buffer holds it.
+ * layout), whatever the device, work-group size or fusion: integers,
+ * bernoulli, uniform, and float64 normal and exponential draws are the
+ * same bits on every device and on the host; float32 normal and
+ * exponential draws pass through the device's log (and cos), so they
+ * differ where its last ulps differ. A draw read only by elementwise operations is computed inside
+ * their fused kernel; no buffer holds it. Not yet drawn: binomial,
+ * poisson, gamma, beta, truncated normal, choice and permutation.
  *
  * Keys: variable i of a stream seeded with s gets the key Philox gives
  * for key s, counter i (the stream's "temporary generator"), and counter 0.
@@ -786,8 +788,9 @@ damo_status damo_random_seed(damo_random_stream *s, uint64_t seed);
 size_t damo_random_n_states(const damo_random_stream *s);
 damo_shared *damo_random_state(const damo_random_stream *s, size_t i);
 
-/** An int64 vector constant holding the n sizes dims (a draw's size given
- *  as a tuple of ints). NULL on error (message on g). */
+/** An int64 vector constant of g holding the n sizes dims (a draw's size
+ *  given as a tuple of ints; owned by g). NULL on error: n outside
+ *  0..DAMO_MAX_DIMS or dims NULL (message on g). */
 damo_var *damo_size(damo_graph *g, int n, const int64_t *dims);
 
 /*
@@ -817,7 +820,8 @@ damo_var *damo_random_uniform(damo_random_stream *s, damo_var *low, damo_var *hi
 damo_var *damo_random_normal(damo_random_stream *s, damo_var *mean, damo_var *std,
                              damo_var *size, damo_dtype dtype);
 /** Exponential with the given scale (NumPy's parametrization): -scale *
- *  log(1 - u). dtype DAMO_FLOAT64 or DAMO_FLOAT32. A constant scale < 0 is
+ *  log(1 - u), in float64 with damo's own log (as normal).
+ *  dtype DAMO_FLOAT64 or DAMO_FLOAT32. A constant scale < 0 is
  *  refused; a variable one gives NaN where scale < 0. */
 damo_var *damo_random_exponential(damo_random_stream *s, damo_var *scale, damo_var *size,
                                   damo_dtype dtype);

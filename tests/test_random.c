@@ -101,12 +101,26 @@ static float ref_uniform32(uint64_t key, uint64_t ctr, uint64_t i, int pair)
 
 /* ---- the bits: device, host path, fused or not --------------------------- */
 
+/* Float64 normal and exponential draws: the same bits on every path. The
+ * first flag set's values (fi 0) are kept in *first (taking *v). */
+static void same_bits(const char *what, double **first, double **v, size_t fi, int64_t n)
+{
+    if (fi == 0) {
+        free(*first);
+        *first = *v;
+        *v = NULL;
+    } else if (*v && *first) {
+        CHECK_MSG(!memcmp(*v, *first, (size_t)n * sizeof **v),
+                  "%s: other bits than with the first flags (set %zu, n %lld)", what, fi, (long long)n);
+    }
+}
+
 static void test_bits(void)
 {
     static const unsigned flag_sets[] = {0, DAMO_FN_DEVICE_ONLY, DAMO_FN_NO_FUSION,
                                          DAMO_FN_NO_FUSION | DAMO_FN_DEVICE_ONLY};
     static const int64_t sizes[] = {1, 17, 4097, 100003};
-    double *first_z = NULL;
+    double *first_z = NULL, *first_ex = NULL;
     for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {
         int64_t n = sizes[si];
         for (size_t fi = 0; fi < sizeof flag_sets / sizeof flag_sets[0]; fi++) {
@@ -140,6 +154,7 @@ static void test_bits(void)
             }
             CHECK_MSG(vex && !bad_ex, "exponential: %d of %lld differ (flags %u)", bad_ex, (long long)n, flags);
             CHECK_MSG(vbe && !bad_be, "bernoulli: %d of %lld differ (flags %u)", bad_be, (long long)n, flags);
+            same_bits("exponential", &first_ex, &vex, fi, n);
             free(vex);
             free(vbe);
             for (int64_t i = 0; vu && vu32 && vz && vk && i < n; i++) {
@@ -159,15 +174,7 @@ static void test_bits(void)
             CHECK_MSG(vu32 && !bad_u32, "uniform float32: %d of %lld differ (flags %u)", bad_u32, (long long)n, flags);
             CHECK_MSG(vk && !bad_k, "integers: %d of %lld differ (flags %u)", bad_k, (long long)n, flags);
             CHECK_MSG(vz && !bad_z, "normal: %d of %lld differ (flags %u)", bad_z, (long long)n, flags);
-            /* float64 normals: the same bits on every path */
-            if (fi == 0) {
-                free(first_z);
-                first_z = vz;
-                vz = NULL;
-            } else if (vz && first_z) {
-                CHECK_MSG(!memcmp(vz, first_z, (size_t)n * sizeof *vz),
-                          "normal: other bits than with flags 0 (flags %u, n %lld)", flags, (long long)n);
-            }
+            same_bits("normal", &first_z, &vz, fi, n);
             free(vu);
             free(vu32);
             free(vz);
@@ -177,6 +184,7 @@ static void test_bits(void)
         }
     }
     free(first_z);
+    free(first_ex);
 }
 
 /* Keys: variable i's key is block i of the stream keyed by the seed. */

@@ -281,9 +281,13 @@ damo_var *damo_random_exponential(damo_random_stream *s, damo_var *scale, damo_v
     draw d;
     if (draw_begin(s, "exponential", 1, &scale, size, dtype, refuse_exponential, &d) != DAMO_OK)
         return NULL;
-    /* inversion; 1 - u is in (0, 1] */
-    damo_var *u = unit(&d, dtype, 0);
-    damo_var *e = damo_neg(damo_log(damo_sub(damo_const_scalar(d.g, dtype, 1), u)));
+    /* inversion; 1 - u is in (0, 1]; in float64 by damo's own log, as
+     * for normal */
+    damo_var *one_minus_u = damo_sub(damo_const_scalar(d.g, dtype, 1), unit(&d, dtype, 0));
+    op_params p = {0};
+    damo_var *e = damo_neg(dtype == DAMO_FLOAT64 && one_minus_u
+                               ? graph_apply(d.g, OP_RAND_LOG, &p, &one_minus_u, 1)
+                               : damo_log(one_minus_u));
     scale = as_dtype(scale, dtype);
     return nan_where_negative(scale, damo_mul(scale, e));
 }
