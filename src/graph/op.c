@@ -152,28 +152,28 @@ void node_sizes(const gnode *n, int ndim, int first, const int64_t *values, int6
 static const op_info registry[OP_COUNT] = {
 #define DAMO_OP(ID, nm, ar, ...)                                                         \
     [OP_##ID] = {.name = #nm, .arity = ar, .n_out = 1, .flags = OPF_ELEMWISE,              \
-                 .infer = ew_infer, .host = ew_host},
+                 .infer = ew_infer, .host = ew_host, .grad = elemwise_grad},
 #include "../scalar/ops.def"
 #undef DAMO_OP
     [OP_FUSED] = {.name = "fused", .arity = -1, .params_free = fused_params_free},
 #define FACETS(f) .infer = f##_infer, .host = f##_host
-    [OP_REDUCE] = {.name = "reduce", .arity = -1, .n_out = 1, FACETS(reduce),
+    [OP_REDUCE] = {.name = "reduce", .arity = -1, .n_out = 1, FACETS(reduce), .grad = reduce_grad,
                    .params_free = fused_params_free},
     [OP_DIMSHUFFLE] = {.name = "dimshuffle", .arity = 1, .n_out = 1, .flags = OPF_VIEW,
-                       FACETS(dimshuffle)},
-    [OP_RESHAPE] = {.name = "reshape", .arity = -1, .n_out = 1, .flags = OPF_VIEW, FACETS(reshape)},
+                       FACETS(dimshuffle), .grad = dimshuffle_grad},
+    [OP_RESHAPE] = {.name = "reshape", .arity = -1, .n_out = 1, .flags = OPF_VIEW, FACETS(reshape), .grad = reshape_grad},
     [OP_SHAPE] = {.name = "shape", .arity = 1, .n_out = 1, FACETS(shape)},
     [OP_SHAPE_I] = {.name = "shape_i", .arity = 1, .n_out = 1, FACETS(shape_i)},
-    [OP_ALLOC] = {.name = "alloc", .arity = -1, .n_out = 1, .flags = OPF_VIEW, FACETS(alloc)},
+    [OP_ALLOC] = {.name = "alloc", .arity = -1, .n_out = 1, .flags = OPF_VIEW, FACETS(alloc), .grad = alloc_grad},
     [OP_ARANGE] = {.name = "arange", .arity = 3, .n_out = 1, FACETS(arange)},
     [OP_EYE] = {.name = "eye", .arity = -1, .n_out = 1, FACETS(eye)},
-    [OP_CONCAT] = {.name = "concatenate", .arity = -1, .n_out = 1, FACETS(concat)},
+    [OP_CONCAT] = {.name = "concatenate", .arity = -1, .n_out = 1, FACETS(concat), .grad = concat_grad},
     [OP_SUBTENSOR] = {.name = "subtensor", .arity = 1, .n_out = 1, .flags = OPF_VIEW,
-                      FACETS(subtensor)},
-    [OP_SET_SUBTENSOR] = {.name = "set_subtensor", .arity = 2, .n_out = 1, FACETS(set_subtensor)},
-    [OP_TAKE] = {.name = "take", .arity = 2, .n_out = 1, FACETS(take)},
-    [OP_INC_TAKE] = {.name = "inc_take", .arity = 3, .n_out = 1, FACETS(inc_take)},
-    [OP_DOT] = {.name = "dot", .arity = 2, .n_out = 1, FACETS(dot)},
+                      FACETS(subtensor), .grad = subtensor_grad},
+    [OP_SET_SUBTENSOR] = {.name = "set_subtensor", .arity = 2, .n_out = 1, FACETS(set_subtensor), .grad = set_subtensor_grad},
+    [OP_TAKE] = {.name = "take", .arity = 2, .n_out = 1, FACETS(take), .grad = take_grad},
+    [OP_INC_TAKE] = {.name = "inc_take", .arity = 3, .n_out = 1, FACETS(inc_take), .grad = inc_take_grad},
+    [OP_DOT] = {.name = "dot", .arity = 2, .n_out = 1, FACETS(dot), .grad = dot_grad},
     [OP_GEMM] = {.name = "gemm", .arity = 5, .n_out = 1, FACETS(gemm)},
 #undef FACETS
 };

@@ -5,7 +5,9 @@
  * computes over the result's shape becomes its epilogue (no second
  * launch). A producer with other outputs gives up the one output when the
  * work the two would share has no costly op (anything beyond IEEE-exact
- * arithmetic), so that fusing never repeats a transcendental. */
+ * arithmetic), so that fusing never repeats a transcendental. Work with a
+ * gradient's unbroadcast check stays out of reductions: only the
+ * elementwise step makes that check. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -103,7 +105,7 @@ static gnode *absorb_producer(fgraph *fg, gnode *r, damo_err *e)
 {
     damo_var *x = r->in[0];
     if (x->kind != VAR_APPLY || x->node->op != OP_FUSED || fg_is_output(fg, x) ||
-        only_client(fg, x) != r)
+        only_client(fg, x) != r || sprog_has_op(&x->node->params.fused->prog, SOP_UNBROADCAST))
         return r;
     gnode *f = x->node;
     int o = x->index;
@@ -192,7 +194,8 @@ static damo_status absorb_consumer(fgraph *fg, gnode *r, damo_err *e)
 {
     damo_var *res = r->out[0];
     gnode *c = only_client(fg, res);
-    if (r->n_out != 1 || r->params.epilogue || fg_is_output(fg, res) || !c || c->op != OP_FUSED)
+    if (r->n_out != 1 || r->params.epilogue || fg_is_output(fg, res) || !c || c->op != OP_FUSED ||
+        sprog_has_op(&c->params.fused->prog, SOP_UNBROADCAST))
         return DAMO_OK;
     /* c reads the result, so its outputs have the result's shape exactly
      * when none of its other inputs can enlarge it */

@@ -1,6 +1,8 @@
-/* The rewrite rules: constant folding and canonicalization. Every
- * canonicalization here is exact (the rewritten graph computes the same
- * bits), so results never depend on whether a rule fired. */
+/* The rewrite rules: constant folding, canonicalization and
+ * stabilization. Every canonicalization here is exact (the rewritten graph
+ * computes the same bits), so results never depend on whether one fired;
+ * the stabilizations (marked) trade an overflow or a cancellation for a
+ * finite, accurate value, as Aesara's stabilize rewrites do. */
 #include "rules.h"
 
 /* Constant folding through the op's host facet (graph_fold). */
@@ -18,18 +20,6 @@ static int rule_fold(rw_ctx *c, gnode *n)
             return -1;
         fg_replace(c->fg, n->out[o], k);
     }
-    return 1;
-}
-
-/* 1 when v is a constant whose every element equals `value`. */
-static int const_is(const damo_var *v, double value)
-{
-    if (v->kind != VAR_CONST)
-        return 0;
-    int64_t size = gtype_static_size(&v->type);
-    for (int64_t i = 0; i < size; i++)
-        if (hval_to_double(v->type.dtype, hval_load(v->type.dtype, v->data, i)) != value)
-            return 0;
     return 1;
 }
 
@@ -68,15 +58,20 @@ static int become_op(rw_ctx *c, gnode *n, op_id op, damo_var *const *in, int n_i
     return 1;
 }
 
-static gnode *producer(const damo_var *v, op_id op)
+
+/* A node op(in...) of the graph, adopted; NULL on error. */
+static damo_var *make(rw_ctx *c, op_id op, const op_params *p, damo_var *const *in, int n_in)
 {
-    return v->kind == VAR_APPLY && v->node->op == op ? v->node : NULL;
+    gnode *m = graph_apply_node(c->fg->g, op, p, in, n_in);
+    if (!m || !fg_adopt(c->fg, m))
+        return NULL;
+    return m->out[0];
 }
 
 /* --x -> x */
 static int rule_neg_neg(rw_ctx *c, gnode *n)
 {
-    gnode *inner = producer(n->in[0], OP_NEG);
+    gnode *inner = var_producer(n->in[0], OP_NEG);
     return inner ? become(c, n, inner->in[0]) : 0;
 }
 
@@ -84,7 +79,7 @@ static int rule_neg_neg(rw_ctx *c, gnode *n)
 static int rule_mul_one(rw_ctx *c, gnode *n)
 {
     for (int k = 0; k < 2; k++)
-        if (const_is(n->in[k], 1) && become(c, n, n->in[1 - k]))
+        if (var_const_is(n->in[k], 1) && become(c, n, n->in[1 - k]))
             return 1;
     return 0;
 }
@@ -92,7 +87,7 @@ static int rule_mul_one(rw_ctx *c, gnode *n)
 /* x / 1 -> x and x - 0 -> x (exact for every float, -0 and NaN included) */
 static int rule_right_identity(rw_ctx *c, gnode *n)
 {
-    return const_is(n->in[1], n->op == OP_TRUE_DIV ? 1 : 0) ? become(c, n, n->in[0]) : 0;
+    return var_const_is(n->in[1], n->op == OP_TRUE_DIV ? 1 : 0) ? become(c, n, n->in[0]) : 0;
 }
 
 /* x + 0 -> x for integers only: for floats -0 + 0 is +0 */
@@ -101,7 +96,7 @@ static int rule_add_zero(rw_ctx *c, gnode *n)
     if (dtype_kind_of(n->out[0]->type.dtype) == KIND_FLOAT)
         return 0;
     for (int k = 0; k < 2; k++)
-        if (const_is(n->in[k], 0) && become(c, n, n->in[1 - k]))
+        if (var_const_is(n->in[k], 0) && become(c, n, n->in[1 - k]))
             return 1;
     return 0;
 }
@@ -115,26 +110,139 @@ static int rule_cast_same(rw_ctx *c, gnode *n)
 /* x ** 2 -> sqr(x), as NumPy's power does for a scalar exponent of 2 */
 static int rule_pow_two(rw_ctx *c, gnode *n)
 {
-    return const_is(n->in[1], 2) ? become_op(c, n, OP_SQR, n->in, 1) : 0;
+    return var_const_is(n->in[1], 2) ? become_op(c, n, OP_SQR, n->in, 1) : 0;
+}
+
+/* z, or a + b (a node of the graph) when b is not NULL; NULL on error. */
+static damo_var *pattern_arg(rw_ctx *c, damo_var *a, damo_var *b)
+{
+    op_params p = {0};
+    damo_var *in[2] = {a, b};
+    return b ? make(c, OP_ADD, &p, in, 2) : a;
 }
 
 /* 1 / (1 + exp(-z)) -> sigmoid(z): sigmoid's definition is that very
- * expression, so the values are the same; the graph says what it means. */
+ * expression, so the values are the same; the graph says what it means.
+ * Also 1 / (1 + exp(-a - b)) -> sigmoid(a + b): -a - b is -(a + b) but for
+ * the sign of a zero, which exp does not see. */
 static int rule_sigmoid(rw_ctx *c, gnode *n)
 {
-    gnode *add = producer(n->in[1], OP_ADD);
-    if (!const_is(n->in[0], 1) || !add)
+    damo_var *a, *b;
+    if (!sigmoid_pattern(n->out[0], &a, &b) || var_producer(n->out[0], OP_SIGMOID))
         return 0;
-    for (int k = 0; k < 2; k++) {
-        gnode *ex = producer(add->in[1 - k], OP_EXP);
-        gnode *ng = ex ? producer(ex->in[0], OP_NEG) : NULL;
-        if (const_is(add->in[k], 1) && ng) {
-            int r = become_op(c, n, OP_SIGMOID, ng->in, 1);
-            if (r)
-                return r;
-        }
-    }
+    damo_var *z = pattern_arg(c, a, b);
+    return z ? become_op(c, n, OP_SIGMOID, &z, 1) : -1;
+}
+
+/* Stabilizations, as Aesara's: not exact, but finite where the original
+ * overflows or loses every digit, and otherwise within an ulp or two.
+ * log(sigmoid(z)) -> -softplus(-z), log(1 - sigmoid(z)) -> -softplus(z). */
+static int rule_log_sigmoid(rw_ctx *c, gnode *n)
+{
+    damo_var *a, *b;
+    int kind = log_sigmoid_pattern(n->out[0], &a, &b);
+    if (!kind)
+        return 0;
+    op_params p = {0};
+    damo_var *z = pattern_arg(c, a, b);
+    if (z && kind > 0)
+        z = make(c, OP_NEG, &p, &z, 1);
+    damo_var *sp = z ? make(c, OP_SOFTPLUS, &p, &z, 1) : NULL;
+    return sp ? become_op(c, n, OP_NEG, &sp, 1) : -1;
+}
+
+/* log(1 + x) -> log1p(x) */
+static int rule_log1p(rw_ctx *c, gnode *n)
+{
+    gnode *add = var_producer(n->in[0], OP_ADD);
+    for (int k = 0; add && k < 2; k++)
+        if (var_const_is(add->in[k], 1))
+            return become_op(c, n, OP_LOG1P, &add->in[1 - k], 1);
     return 0;
+}
+
+/* An int64 0-d constant of the graph. */
+static damo_var *int_const(rw_ctx *c, int64_t v)
+{
+    damo_var *k = graph_const(c->fg->g, DAMO_INT64, 0, NULL, &v, WEAK_NONE);
+    return k ? rw_const(c, k) : NULL;
+}
+
+/* Size d of x: a constant when static, else a shape_i node. */
+static damo_var *size_of(rw_ctx *c, damo_var *x, int d)
+{
+    if (x->type.shape[d] != DAMO_DIM_UNKNOWN)
+        return int_const(c, x->type.shape[d]);
+    op_params p = {0};
+    p.axis = d;
+    return make(c, OP_SHAPE_I, &p, &x, 1);
+}
+
+/* Size d of elementwise node m's result from its operands' sizes: the one
+ * operand that can set it, or, when several can, each in turn where the
+ * sizes so far are 1 (broadcasting). */
+static damo_var *elemwise_size(rw_ctx *c, const gnode *m, int d)
+{
+    int nd = m->out[0]->type.ndim;
+    damo_var *r = NULL;
+    for (int k = 0; k < m->n_in; k++) {
+        damo_var *u = m->in[k];
+        int at = d - (nd - u->type.ndim);
+        if (at < 0 || u->type.shape[at] == 1)
+            continue;
+        damo_var *s = size_of(c, u, at);
+        if (!s || !r) {
+            r = s;
+            if (!s)
+                return NULL;
+            continue;
+        }
+        op_params p = {0};
+        damo_var *one = int_const(c, 1), *eq_in[2] = {r, one};
+        damo_var *is1 = one ? make(c, OP_EQ, &p, eq_in, 2) : NULL, *sw[3] = {is1, s, r};
+        if (!is1 || !(r = make(c, OP_SWITCH, &p, sw, 3)))
+            return NULL;
+    }
+    return r ? r : int_const(c, 1);
+}
+
+/* shape_i(v, d) of a computed v -> v's size from its inputs' sizes, so
+ * that asking for a size computes no values (what Aesara's ShapeFeature
+ * does for every size). */
+static int rule_shape_i(rw_ctx *c, gnode *n)
+{
+    damo_var *v = n->in[0], *r = NULL;
+    int d = n->params.axis;
+    if (v->kind != VAR_APPLY)
+        return 0;
+    const gnode *m = v->node;
+    const op_params *mp = &m->params;
+    if (op_info_of(m->op)->flags & OPF_ELEMWISE) {
+        r = elemwise_size(c, m, d);
+    } else if (m->op == OP_DIMSHUFFLE) {
+        r = mp->order[d] == DAMO_NEWAXIS ? int_const(c, 1) : size_of(c, m->in[0], mp->order[d]);
+    } else if (m->op == OP_REDUCE && !mp->fused && !mp->epilogue) {
+        int at = -1;
+        for (int k = 0, kept = 0; k < mp->ndim && at < 0; k++) {
+            int red = (mp->axes >> k) & 1;
+            if ((!red || mp->keepdims) && kept++ == d)
+                at = red ? -2 : k;
+        }
+        r = at == -2 ? int_const(c, 1) : at >= 0 ? size_of(c, m->in[0], at) : NULL;
+    } else if (m->op == OP_DOT) {
+        damo_var *a = m->in[0], *b = m->in[1];
+        r = a->type.ndim == 2 && d == 0 ? size_of(c, a, 0) : size_of(c, b, b->type.ndim - 1);
+    } else if (m->op == OP_ALLOC && mp->shape[d] != SHAPE_FROM_INPUT) {
+        r = int_const(c, mp->shape[d]);
+    } else if (m->op == OP_ALLOC) {
+        int k = 1;
+        for (int e = 0; e < d; e++)
+            k += mp->shape[e] == SHAPE_FROM_INPUT;
+        r = m->in[k]->type.dtype == DAMO_INT64 ? m->in[k] : NULL;
+    } else {
+        return 0;
+    }
+    return r ? become(c, n, r) : 0;
 }
 
 /* A term scale * base: mul(s, b) or mul(b, s) with s 0-d, neg(b) (scale
@@ -174,14 +282,6 @@ static scaled scaled_term(const fgraph *fg, damo_var *v)
     return t;
 }
 
-/* A node op(in...) of the graph, adopted; NULL on error. */
-static damo_var *make(rw_ctx *c, op_id op, const op_params *p, damo_var *const *in, int n_in)
-{
-    gnode *m = graph_apply_node(c->fg->g, op, p, in, n_in);
-    if (!m || !fg_adopt(c->fg, m))
-        return NULL;
-    return m->out[0];
-}
 
 /* The coefficient (scale, negated when neg) as a 0-d value of dtype t. */
 static damo_var *coefficient(rw_ctx *c, damo_var *scale, int neg, damo_dtype t)
@@ -246,6 +346,9 @@ const rw_rule rw_rules[] = {
     {"x ** 2", OP_POW, rule_pow_two},
     {"cast to the same dtype", OP_CAST, rule_cast_same},
     {"1 / (1 + exp(-z))", OP_TRUE_DIV, rule_sigmoid},
+    {"log(sigmoid(z)), log(1 - sigmoid(z))", OP_LOG, rule_log_sigmoid},
+    {"log(1 + x)", OP_LOG, rule_log1p},
+    {"shape_i of a computed value", OP_SHAPE_I, rule_shape_i},
     {"alpha * dot(a, b) + beta * c", OP_ADD, rule_gemm},
     {"alpha * dot(a, b) - beta * c", OP_SUB, rule_gemm},
 };
