@@ -518,15 +518,22 @@ static void test_logreg(void)
         damo_function *train = damo_compile(s);
         damo_spec_free(s);
         CHECK_MSG(train, "%s", damo_graph_errmsg(m.g));
-        /* the bound: 2 BLAS calls (x . w and x.T . dz), the fused forward
-         * and backward elementwise work, the reductions for b's gradient,
-         * the two updates, and host steps for sizes; measured 16 when
-         * written, and each extra step costs a launch per call */
+        /* the bound: 2 BLAS calls, x . w and the new w as one gemv
+         * (c - 0.1 x.T . dz); 3 kernels over the data: the forward and
+         * backward elementwise work (prediction, xent, d cost / d z), c =
+         * w - 0.1 * 0.02 w (another shape), and b's gradient as a reduction
+         * with b's update after it; and 2 elementwise steps over 0-d sizes
+         * (the mean's count from x's and y's), which run on the host. The
+         * rest are host steps for sizes and views. */
         size_t n_steps = train ? damo_function_n_steps(train) : 0, n_blas = 0;
         for (size_t i = 0; i < n_steps; i++)
             n_blas += damo_function_step_kind(train, i) == DAMO_STEP_BLAS;
-        CHECK_MSG(n_steps <= 16, "train has %zu steps", n_steps);
         CHECK_INT(n_blas, 2);
+        CHECK_MSG(train && damo_function_n_kernels(train) <= 5, "train has %zu kernel steps, expected 5",
+                  damo_function_n_kernels(train));
+        if (train && damo_function_n_kernels(train) > 5)
+            for (size_t i = 0; i < n_steps; i++)
+                fprintf(stderr, "      step %zu: %s\n", i, damo_function_step_text(train, i));
         damo_array *xa = damo_array_from_data(ctx, DAMO_FLOAT64, 2, (const int64_t[]){LN, LF}, x), *ya = arr1(LN, y);
         damo_arg args[2] = {DAMO_ARG(xa), DAMO_ARG(ya)};
         damo_ctx_stats st0 = {0}, st1 = {0};

@@ -87,36 +87,71 @@ static damo_var *as_dtype(damo_var *v, const damo_var *x)
  * d sigmoid(z) = s (1 - s) with s the forward result, d log(sigmoid(z)) =
  * sigmoid(-z), d log(1 - sigmoid(z)) = -sigmoid(z). Differentiating the
  * spelled-out 1 / (1 + exp(-z)) instead gives inf * 0 = NaN once exp
- * overflows. When n is such a node, sets x[0] = a (and x[1] = b where
- * z = a + b) and their gradients d[], and returns how many; 0 when it is
- * not, -1 on error. */
-static int stable_partials(const gnode *n, damo_var *gz, damo_var **x, damo_var **d)
+ * overflows. When n is such a node, sets *a and *b (z = a, or a + b when
+ * *b is not NULL) and *dz, and returns 1; 0 when it is not, -1 on error. */
+static int stable_partial(const gnode *n, damo_var *gz, damo_var **a, damo_var **b, damo_var **dz)
 {
-    damo_var *a, *b, *out = n->out[0], *dz;
-    int kind = n->op == OP_LOG ? log_sigmoid_pattern(out, &a, &b)
-               : n->op == OP_TRUE_DIV ? sigmoid_pattern(out, &a, &b) * 2 : 0;
+    damo_var *out = n->out[0];
+    int kind = n->op == OP_LOG ? log_sigmoid_pattern(out, a, b)
+               : n->op == OP_TRUE_DIV ? sigmoid_pattern(out, a, b) * 2 : 0;
     if (!kind)
         return 0;
-    damo_var *z = b ? damo_add(a, b) : a, *one = damo_float(out->g, 1);
+    damo_var *z = *b ? damo_add(*a, *b) : *a, *one = damo_float(out->g, 1);
     if (kind == 2)
-        dz = damo_mul(damo_mul(gz, out), damo_sub(one, out));
+        *dz = damo_mul(damo_mul(gz, out), damo_sub(one, out));
     else if (kind == 1)
-        dz = damo_mul(gz, damo_sigmoid(damo_neg(z)));
+        *dz = damo_mul(gz, damo_sigmoid(damo_neg(z)));
     else
-        dz = damo_neg(damo_mul(gz, damo_sigmoid(z)));
-    const gnode *zn = b && z ? z->node : NULL;
-    x[0] = a;
-    x[1] = b;
-    d[0] = grad_sum_to(dz, a, zn, 0);
-    d[1] = b ? grad_sum_to(dz, b, zn, 1) : NULL;
-    return !d[0] || (b && !d[1]) ? -1 : b ? 2 : 1;
+        *dz = damo_neg(damo_mul(gz, damo_sigmoid(z)));
+    return *dz ? 1 : -1;
 }
 
-/* Adds term, a gradient of x, to x's sum. */
+/* Gradients of one z = a (+ b) of stable_partial, summed before they are
+ * summed to a's and b's shapes (the tutorial's log(p) and log(1 - p) share
+ * their z: one reduction for b, not two). Each has z's shape: a gradient
+ * always has its variable's shape. */
+typedef struct pending {
+    damo_var *a, *b, *dz;
+    size_t due; /* handed on before node `due` (a's or b's producer) */
+} pending;
+
+enum { MAX_PENDING = 16 };
+
+static damo_status accumulate(damo_graph *g, damo_var **sum, const unsigned char *from_wrt, damo_var *x,
+                              damo_var *term);
+
+static size_t producer_index(const damo_var *v) { return v && v->kind == VAR_APPLY ? v->node->id + 1 : 0; }
+
+/* Hands the pending gradients due at node index `at` (all with at 0) on
+ * to a and b. */
+static damo_status flush_pending(damo_graph *g, pending *pd, int *n_pd, size_t at, damo_var **sum,
+                                 const unsigned char *from_wrt)
+{
+    for (int k = 0; k < *n_pd;) {
+        pending *p = &pd[k];
+        if (at && p->due < at) {
+            k++;
+            continue;
+        }
+        damo_var *z = p->b ? damo_add(p->a, p->b) : NULL;
+        const gnode *zn = z ? z->node : NULL;
+        damo_status st = accumulate(g, sum, from_wrt, p->a, grad_sum_to(p->dz, p->a, zn, 0));
+        if (st == DAMO_OK && p->b)
+            st = accumulate(g, sum, from_wrt, p->b, grad_sum_to(p->dz, p->b, zn, 1));
+        if (st != DAMO_OK)
+            return st;
+        *p = pd[--*n_pd];
+    }
+    return DAMO_OK;
+}
+
+/* Adds term, a gradient of x, to x's sum (NULL term: the error on g). */
 static damo_status accumulate(damo_graph *g, damo_var **sum, const unsigned char *from_wrt, damo_var *x,
                               damo_var *term)
 {
-    if (!term || !from_wrt[x->id] || !is_float(x))
+    if (!term)
+        return g->err.code ? g->err.code : DAMO_ERR_NOMEM;
+    if (!from_wrt[x->id] || !is_float(x))
         return DAMO_OK;
     term = as_dtype(term, x);
     sum[x->id] = sum[x->id] ? damo_add(sum[x->id], term) : term;
@@ -127,8 +162,13 @@ static damo_status backprop(damo_graph *g, size_t n_nodes, const unsigned char *
                             const unsigned char *from_wrt, const unsigned char *blocked, damo_var **sum)
 {
     damo_var *outs[64], *ins[64];
+    pending pd[MAX_PENDING];
+    int n_pd = 0;
+    damo_status st;
     for (size_t j = n_nodes; j-- > 0;) {
         const gnode *n = g->nodes[j];
+        if ((st = flush_pending(g, pd, &n_pd, j + 1, sum, from_wrt)) != DAMO_OK)
+            return st;
         int any_out = 0, any_in = 0;
         for (int o = 0; o < n->n_out && o < 64; o++) {
             damo_var *v = n->out[o];
@@ -139,17 +179,25 @@ static damo_status backprop(damo_graph *g, size_t n_nodes, const unsigned char *
             any_in |= from_wrt[n->in[k]->id] && is_float(n->in[k]);
         if (!any_out || !any_in)
             continue;
-        damo_var *x[2], *d[2];
-        int n_stable = n->n_out == 1 ? stable_partials(n, outs[0], x, d) : 0;
-        if (n_stable < 0)
+        damo_var *a = NULL, *b = NULL, *dz = NULL;
+        int stable = n->n_out == 1 ? stable_partial(n, outs[0], &a, &b, &dz) : 0;
+        if (stable < 0)
             return g->err.code ? g->err.code : DAMO_ERR_NOMEM;
-        for (int k = 0; k < n_stable; k++) {
-            damo_status st = accumulate(g, sum, from_wrt, x[k], d[k]);
-            if (st != DAMO_OK)
+        if (stable) {
+            int k = 0;
+            while (k < n_pd && (pd[k].a != a || pd[k].b != b))
+                k++;
+            if (k == n_pd && n_pd == MAX_PENDING && (st = flush_pending(g, pd, &n_pd, 0, sum, from_wrt)) != DAMO_OK)
                 return st;
-        }
-        if (n_stable)
+            if (k >= n_pd) {
+                k = n_pd++;
+                size_t pa = producer_index(a), pb = producer_index(b);
+                pd[k] = (pending){a, b, dz, pa > pb ? pa : pb};
+            } else if (!(pd[k].dz = damo_add(pd[k].dz, dz))) {
+                return g->err.code ? g->err.code : DAMO_ERR_NOMEM;
+            }
             continue;
+        }
         const op_info *info = op_info_of(n->op);
         char lab[256];
         if (n->n_out > 64 || n->n_in > 64)
@@ -160,14 +208,13 @@ static damo_status backprop(damo_graph *g, size_t n_nodes, const unsigned char *
                            "for %s)", info->name, var_label(n->out[0], lab, sizeof lab));
         for (int k = 0; k < n->n_in; k++)
             ins[k] = NULL;
-        damo_status st = info->grad(g, n, outs, ins);
-        if (st != DAMO_OK)
+        if ((st = info->grad(g, n, outs, ins)) != DAMO_OK)
             return st;
         for (int k = 0; k < n->n_in; k++)
-            if ((st = accumulate(g, sum, from_wrt, n->in[k], ins[k])) != DAMO_OK)
+            if (ins[k] && (st = accumulate(g, sum, from_wrt, n->in[k], ins[k])) != DAMO_OK)
                 return st;
     }
-    return DAMO_OK;
+    return flush_pending(g, pd, &n_pd, 0, sum, from_wrt);
 }
 
 static damo_status check_vars(damo_graph *g, int n, damo_var *const *v, const char *what)

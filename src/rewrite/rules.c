@@ -68,6 +68,15 @@ static damo_var *make(rw_ctx *c, op_id op, const op_params *p, damo_var *const *
     return m->out[0];
 }
 
+/* The 0-d constant value of dtype t. */
+static damo_var *scalar_const(rw_ctx *c, damo_dtype t, double value)
+{
+    unsigned char v[8];
+    hval_store(t, v, 0, hval_from_double(t, value));
+    damo_var *k = graph_const(c->fg->g, t, 0, NULL, v, WEAK_NONE);
+    return k ? rw_const(c, k) : NULL;
+}
+
 /* --x -> x */
 static int rule_neg_neg(rw_ctx *c, gnode *n)
 {
@@ -107,10 +116,13 @@ static int rule_cast_same(rw_ctx *c, gnode *n)
     return n->in[0]->type.dtype == (damo_dtype)n->params.dtype ? become(c, n, n->in[0]) : 0;
 }
 
-/* x ** 2 -> sqr(x), as NumPy's power does for a scalar exponent of 2 */
-static int rule_pow_two(rw_ctx *c, gnode *n)
+/* x ** 2 -> sqr(x), as NumPy's power does for a scalar exponent of 2;
+ * x ** 1 -> x (pow is exact there; what a gradient of x ** 2 leaves) */
+static int rule_pow_small(rw_ctx *c, gnode *n)
 {
-    return var_const_is(n->in[1], 2) ? become_op(c, n, OP_SQR, n->in, 1) : 0;
+    if (var_const_is(n->in[1], 2))
+        return become_op(c, n, OP_SQR, n->in, 1);
+    return var_const_is(n->in[1], 1) ? become(c, n, n->in[0]) : 0;
 }
 
 /* z, or a + b (a node of the graph) when b is not NULL; NULL on error. */
@@ -149,6 +161,63 @@ static int rule_log_sigmoid(rw_ctx *c, gnode *n)
         z = make(c, OP_NEG, &p, &z, 1);
     damo_var *sp = z ? make(c, OP_SOFTPLUS, &p, &z, 1) : NULL;
     return sp ? become_op(c, n, OP_NEG, &sp, 1) : -1;
+}
+
+/* The live sigmoid and softplus nodes of u and of -u. */
+static int logistic_family(const fgraph *fg, damo_var *u)
+{
+    int count = 0;
+    const fg_clients *cl = fg_clients_of(fg, u);
+    for (size_t j = 0; j < cl->n; j++) {
+        gnode *m = cl->nodes[j];
+        if (fg_unused(fg, m))
+            continue;
+        if (m->op == OP_SIGMOID || m->op == OP_SOFTPLUS)
+            count++;
+        else if (m->op == OP_NEG)
+            for (size_t k = 0, n2 = fg_clients_of(fg, m->out[0])->n; k < n2; k++) {
+                gnode *q = fg_clients_of(fg, m->out[0])->nodes[k];
+                count += !fg_unused(fg, q) && (q->op == OP_SIGMOID || q->op == OP_SOFTPLUS);
+            }
+    }
+    return count;
+}
+
+/* Stabilization: sigmoid(+-u) and softplus(+-u) of one u, when two or more
+ * of them are computed, from one e = exp(-|u|) and one log1p(e):
+ * softplus(+-u) = max(+-u, 0) + log1p(e); sigmoid(u) = 1 / (1 + e) where
+ * u >= 0, else e / (1 + e) (and the other way round for -u). Each is as
+ * accurate as the op's own formula, and the tutorial's step then takes
+ * one exp and one log1p per example instead of five exps and two. */
+static int rule_logistic_share(rw_ctx *c, gnode *n)
+{
+    gnode *ng = var_producer(n->in[0], OP_NEG);
+    damo_var *u = ng ? ng->in[0] : n->in[0];
+    if (dtype_kind_of(u->type.dtype) != KIND_FLOAT || logistic_family(c->fg, u) < 2)
+        return 0;
+    op_params p = {0};
+    damo_dtype t = u->type.dtype;
+    damo_var *zero = scalar_const(c, t, 0), *one = scalar_const(c, t, 1);
+    if (!zero || !one)
+        return -1;
+    damo_var *au = make(c, OP_ABS, &p, &u, 1), *nau = au ? make(c, OP_NEG, &p, &au, 1) : NULL;
+    damo_var *e = nau ? make(c, OP_EXP, &p, &nau, 1) : NULL;
+    if (!e)
+        return -1;
+    if (n->op == OP_SOFTPLUS) {
+        damo_var *mx_in[2] = {n->in[0], zero};
+        damo_var *mx = make(c, OP_MAXIMUM, &p, mx_in, 2), *l = make(c, OP_LOG1P, &p, &e, 1);
+        damo_var *sum_in[2] = {mx, l};
+        return mx && l ? become_op(c, n, OP_ADD, sum_in, 2) : -1;
+    }
+    damo_var *d_in[2] = {one, e}, *d = make(c, OP_ADD, &p, d_in, 2);
+    damo_var *q1_in[2] = {one, d}, *qe_in[2] = {e, d}, *ge_in[2] = {u, zero};
+    damo_var *q1 = d ? make(c, OP_TRUE_DIV, &p, q1_in, 2) : NULL, *qe = d ? make(c, OP_TRUE_DIV, &p, qe_in, 2) : NULL;
+    damo_var *pos = make(c, OP_GE, &p, ge_in, 2);
+    if (!q1 || !qe || !pos)
+        return -1;
+    damo_var *sw[3] = {pos, ng ? qe : q1, ng ? q1 : qe};
+    return become_op(c, n, OP_SWITCH, sw, 3);
 }
 
 /* log(1 + x) -> log1p(x) */
@@ -286,12 +355,8 @@ static scaled scaled_term(const fgraph *fg, damo_var *v)
 /* The coefficient (scale, negated when neg) as a 0-d value of dtype t. */
 static damo_var *coefficient(rw_ctx *c, damo_var *scale, int neg, damo_dtype t)
 {
-    if (!scale) {
-        unsigned char one[8];
-        hval_store(t, one, 0, hval_from_double(t, neg ? -1 : 1));
-        damo_var *k = graph_const(c->fg->g, t, 0, NULL, one, WEAK_NONE);
-        return k ? rw_const(c, k) : NULL;
-    }
+    if (!scale)
+        return scalar_const(c, t, neg ? -1 : 1);
     op_params p = {0};
     p.dtype = t;
     damo_var *v = scale->type.dtype == t ? scale : make(c, OP_CAST, &p, &scale, 1);
@@ -313,6 +378,27 @@ static int c_fits(const gtype *c, const gtype *d)
     return 1;
 }
 
+/* s * gemm(a, b, c, alpha, beta) + t * d -> gemm(a, b, s beta c + t d,
+ * s alpha, 1): the other term joins c, computed by the elementwise work
+ * that makes c (a training step's w - lr * (x.T . g + k w) is then one
+ * BLAS call after one kernel). */
+static int absorb_into_gemm(rw_ctx *c, gnode *n, damo_var *gemm, damo_var *s, damo_var *t, damo_var *d)
+{
+    gnode *m = gemm->node;
+    op_params p = {0};
+    damo_var *sa[2] = {s, m->in[3]}, *sb[2] = {s, m->in[4]};
+    damo_var *alpha = make(c, OP_MUL, &p, sa, 2), *beta = make(c, OP_MUL, &p, sb, 2);
+    damo_var *bc[2] = {beta, m->in[2]}, *td[2] = {t, d};
+    damo_var *l = beta ? make(c, OP_MUL, &p, bc, 2) : NULL, *r = make(c, OP_MUL, &p, td, 2);
+    damo_var *lr[2] = {l, r}, *cc = l && r ? make(c, OP_ADD, &p, lr, 2) : NULL, *one = coefficient(c, NULL, 0, gemm->type.dtype);
+    if (!alpha || !cc || !one)
+        return -1;
+    if (cc->type.dtype != gemm->type.dtype || !c_fits(&cc->type, &gemm->type))
+        return 0;
+    damo_var *in[5] = {m->in[0], m->in[1], cc, alpha, one};
+    return become_op(c, n, OP_GEMM, in, 5);
+}
+
 /* alpha * dot(a, b) + beta * c -> gemm(a, b, c, alpha, beta), and the same
  * with subtraction (Aesara's gemm rewrite): one BLAS call. */
 static int rule_gemm(rw_ctx *c, gnode *n)
@@ -320,17 +406,20 @@ static int rule_gemm(rw_ctx *c, gnode *n)
     for (int k = 0; k < 2; k++) {
         scaled d = scaled_term(c->fg, n->in[k]), cc = scaled_term(c->fg, n->in[1 - k]);
         damo_var *dot = d.base;
-        if (dot->kind != VAR_APPLY || dot->node->op != OP_DOT || dot->type.ndim == 0 ||
+        int is_gemm = dot->kind == VAR_APPLY && dot->node->op == OP_GEMM;
+        if (dot->kind != VAR_APPLY || (dot->node->op != OP_DOT && !is_gemm) || dot->type.ndim == 0 ||
             !one_reader(c->fg, dot) || !same_type(dot, n->out[0]) ||
             cc.base->type.dtype != dot->type.dtype || !c_fits(&cc.base->type, &dot->type))
             continue;
         int sub = n->op == OP_SUB;
         damo_dtype t = dot->type.dtype;
-        damo_var *in[5] = {dot->node->in[0], dot->node->in[1], cc.base,
-                           coefficient(c, d.scale, d.neg ^ (sub && k == 1), t),
-                           coefficient(c, cc.scale, cc.neg ^ (sub && k == 0), t)};
-        if (!in[3] || !in[4])
+        damo_var *sd = coefficient(c, d.scale, d.neg ^ (sub && k == 1), t),
+                 *sc = coefficient(c, cc.scale, cc.neg ^ (sub && k == 0), t);
+        if (!sd || !sc)
             return -1;
+        if (is_gemm)
+            return absorb_into_gemm(c, n, dot, sd, sc, cc.base);
+        damo_var *in[5] = {dot->node->in[0], dot->node->in[1], cc.base, sd, sc};
         return become_op(c, n, OP_GEMM, in, 5);
     }
     return 0;
@@ -343,11 +432,13 @@ const rw_rule rw_rules[] = {
     {"x / 1", OP_TRUE_DIV, rule_right_identity},
     {"x - 0", OP_SUB, rule_right_identity},
     {"x + 0 (integers)", OP_ADD, rule_add_zero},
-    {"x ** 2", OP_POW, rule_pow_two},
+    {"x ** 2, x ** 1", OP_POW, rule_pow_small},
     {"cast to the same dtype", OP_CAST, rule_cast_same},
     {"1 / (1 + exp(-z))", OP_TRUE_DIV, rule_sigmoid},
     {"log(sigmoid(z)), log(1 - sigmoid(z))", OP_LOG, rule_log_sigmoid},
     {"log(1 + x)", OP_LOG, rule_log1p},
+    {"sigmoid and softplus sharing exp", OP_SIGMOID, rule_logistic_share},
+    {"sigmoid and softplus sharing exp", OP_SOFTPLUS, rule_logistic_share},
     {"shape_i of a computed value", OP_SHAPE_I, rule_shape_i},
     {"alpha * dot(a, b) + beta * c", OP_ADD, rule_gemm},
     {"alpha * dot(a, b) - beta * c", OP_SUB, rule_gemm},
