@@ -14,6 +14,8 @@
  *   predict = function([x], prediction)
  *   for i in range(training_steps): pred, err = train(D[0], D[1])
  *
+ * The graph and the two functions are built in logistic_model.h.
+ *
  * Usage: logistic_regression [--steps N] [--x x.npy --y y.npy [--w0 w0.npy]]
  *                            [--out DIR] [--seed S]
  * Without files the data come from a seeded generator (normal x and w0,
@@ -27,6 +29,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include "logistic_model.h"
 
 static double now_s(void)
 {
@@ -175,32 +179,11 @@ int main(int argc, char **argv)
     damo_array_release(wv);
     damo_array_release(bv);
 
-    damo_graph *g = damo_graph_new(ctx);
-    damo_var *x = damo_dmatrix(g, "x"), *y = damo_dvector(g, "y");
-    damo_var *w = damo_shared_var(g, ws), *b = damo_shared_var(g, bs), *one = damo_float(g, 1);
-    damo_var *p_1 = damo_div(one, damo_add(one, damo_exp(damo_sub(damo_neg(damo_dot(x, w)), b))));
-    damo_var *prediction = damo_gt(p_1, damo_float(g, 0.5));
-    damo_var *xent = damo_sub(damo_mul(damo_neg(y), damo_log(p_1)),
-                              damo_mul(damo_sub(one, y), damo_log(damo_sub(one, p_1))));
-    damo_var *cost = damo_add(damo_mean(xent, NULL, 0, 0),
-                              damo_mul(damo_float(g, 0.01), damo_sum(damo_pow(w, damo_int(g, 2)), NULL, 0, 0)));
-    damo_var *wrt[2] = {w, b}, *grads[2];
-    if (damo_grad(cost, 2, wrt, grads) != DAMO_OK)
-        return fail("grad", damo_graph_errmsg(g));
-
     double t0 = now_s();
-    damo_spec *spec = damo_spec_new(g);
-    damo_spec_input(spec, x);
-    damo_spec_input(spec, y);
-    damo_spec_output(spec, prediction);
-    damo_spec_output(spec, xent);
-    damo_spec_update(spec, w, damo_sub(w, damo_mul(damo_float(g, 0.1), grads[0])));
-    damo_spec_update(spec, b, damo_sub(b, damo_mul(damo_float(g, 0.1), grads[1])));
-    damo_function *train = damo_compile(spec);
-    damo_spec_free(spec);
-    damo_function *predict = train ? damo_function_simple(g, 1, &x, 1, &prediction, 0) : NULL;
-    if (!train || !predict)
-        return fail("compile", damo_graph_errmsg(g));
+    logistic_model m;
+    if (logistic_model_build(&m, ctx, ws, bs))
+        return fail("build", damo_last_errmsg());
+    damo_function *train = m.train, *predict = m.predict;
     double t_compile = now_s() - t0;
 
     damo_arg args[2] = {DAMO_ARG(dx), DAMO_ARG(dy)};
@@ -253,9 +236,7 @@ int main(int argc, char **argv)
     damo_array_release(bv);
     damo_array_release(dx);
     damo_array_release(dy);
-    damo_function_free(train);
-    damo_function_free(predict);
-    damo_graph_free(g);
+    logistic_model_free(&m);
     damo_shared_release(ws);
     damo_shared_release(bs);
     damo_ctx_free(ctx);
