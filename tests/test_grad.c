@@ -350,6 +350,16 @@ static int run_read(damo_function *f, damo_arg *args, size_t n_args, size_t o, d
     return ok;
 }
 
+/* How many times op appears in a step text's op list "(a, b, ...)". */
+static int count_op(const char *text, const char *op)
+{
+    int n = 0;
+    size_t len = strlen(op);
+    for (const char *p = strchr(text, '('); p && (p = strstr(p, op)); p += len)
+        n += (p[-1] == '(' || p[-1] == ' ') && (p[len] == ',' || p[len] == ')');
+    return n;
+}
+
 /* log(sigmoid(z)) and log(1 - sigmoid(z)), spelled as the tutorial does,
  * at z = -800, -30, 0, 30, 800: finite, equal to -softplus(-z) and
  * -softplus(z) (closed forms: -log1p(exp(-z)) for z > 0, z - log1p(exp(z))
@@ -368,6 +378,18 @@ static void test_stable(void)
     for (int path = 0; path < 2; path++) {
         damo_function *f = damo_function_simple(g, 1, &z, 4, outs, both_paths[path]);
         CHECK_MSG(f, "%s", damo_graph_errmsg(g));
+        /* one elementwise kernel, and in it one exp and one log1p for the
+         * two softplus and the two sigmoids (besides it: z's size and the
+         * ones the sums' gradients broadcast, no work) */
+        const char *text = "";
+        int n_ew = 0;
+        for (size_t i = 0; f && i < damo_function_n_steps(f); i++)
+            if (damo_function_step_kind(f, i) == DAMO_STEP_ELEMWISE && ++n_ew)
+                text = damo_function_step_text(f, i);
+        CHECK_INT(n_ew, 1);
+        CHECK_MSG(count_op(text, "exp") == 1 && count_op(text, "log1p") == 1 && count_op(text, "sigmoid") == 0 &&
+                      count_op(text, "softplus") == 0,
+                  "%s", text);
         damo_array *za = arr1(5, zs);
         damo_arg arg = DAMO_ARG(za);
         double v[4][5];

@@ -110,6 +110,12 @@ static int rule_add_zero(rw_ctx *c, gnode *n)
     return 0;
 }
 
+/* switch(c, x, x) -> x (where c does not broadcast x) */
+static int rule_switch_same(rw_ctx *c, gnode *n)
+{
+    return n->in[1] == n->in[2] ? become(c, n, n->in[1]) : 0;
+}
+
 /* cast(x, dtype of x) -> x */
 static int rule_cast_same(rw_ctx *c, gnode *n)
 {
@@ -140,7 +146,10 @@ static damo_var *pattern_arg(rw_ctx *c, damo_var *a, damo_var *b)
 static int rule_sigmoid(rw_ctx *c, gnode *n)
 {
     damo_var *a, *b;
-    if (!sigmoid_pattern(n->out[0], &a, &b) || var_producer(n->out[0], OP_SIGMOID))
+    /* 1 / (1 + exp(-|u|)) is left as it is: it is rule_logistic_share's
+     * form, whose exp other nodes share */
+    if (!sigmoid_pattern(n->out[0], &a, &b) || var_producer(n->out[0], OP_SIGMOID) ||
+        (!b && var_producer(a, OP_ABS)))
         return 0;
     damo_var *z = pattern_arg(c, a, b);
     return z ? become_op(c, n, OP_SIGMOID, &z, 1) : -1;
@@ -163,21 +172,26 @@ static int rule_log_sigmoid(rw_ctx *c, gnode *n)
     return sp ? become_op(c, n, OP_NEG, &sp, 1) : -1;
 }
 
-/* The live sigmoid and softplus nodes of u and of -u. */
-static int logistic_family(const fgraph *fg, damo_var *u)
+static int is_logistic(const fgraph *fg, const gnode *m)
+{
+    return !fg_unused(fg, m) && (m->op == OP_SIGMOID || m->op == OP_SOFTPLUS);
+}
+
+/* The live sigmoid and softplus nodes of u and of -u, and abs(u) (which
+ * the rewrite below makes: one of them was rewritten already). With
+ * requeue, queues those nodes again (they may now share). */
+static int logistic_family(fgraph *fg, damo_var *u, int requeue)
 {
     int count = 0;
     const fg_clients *cl = fg_clients_of(fg, u);
     for (size_t j = 0; j < cl->n; j++) {
         gnode *m = cl->nodes[j];
-        if (fg_unused(fg, m))
-            continue;
-        if (m->op == OP_SIGMOID || m->op == OP_SOFTPLUS)
-            count++;
-        else if (m->op == OP_NEG)
+        if (is_logistic(fg, m) || (m->op == OP_ABS && !fg_unused(fg, m)))
+            count += !requeue || m->op == OP_ABS || fg_requeue(fg, m);
+        else if (m->op == OP_NEG && !fg_unused(fg, m))
             for (size_t k = 0, n2 = fg_clients_of(fg, m->out[0])->n; k < n2; k++) {
                 gnode *q = fg_clients_of(fg, m->out[0])->nodes[k];
-                count += !fg_unused(fg, q) && (q->op == OP_SIGMOID || q->op == OP_SOFTPLUS);
+                count += is_logistic(fg, q) && (!requeue || fg_requeue(fg, q));
             }
     }
     return count;
@@ -193,8 +207,9 @@ static int rule_logistic_share(rw_ctx *c, gnode *n)
 {
     gnode *ng = var_producer(n->in[0], OP_NEG);
     damo_var *u = ng ? ng->in[0] : n->in[0];
-    if (dtype_kind_of(u->type.dtype) != KIND_FLOAT || logistic_family(c->fg, u) < 2)
+    if (dtype_kind_of(u->type.dtype) != KIND_FLOAT || logistic_family(c->fg, u, 0) < 2)
         return 0;
+    logistic_family(c->fg, u, 1);
     op_params p = {0};
     damo_dtype t = u->type.dtype;
     damo_var *zero = scalar_const(c, t, 0), *one = scalar_const(c, t, 1);
@@ -434,6 +449,7 @@ const rw_rule rw_rules[] = {
     {"x + 0 (integers)", OP_ADD, rule_add_zero},
     {"x ** 2, x ** 1", OP_POW, rule_pow_small},
     {"cast to the same dtype", OP_CAST, rule_cast_same},
+    {"switch(c, x, x)", OP_SWITCH, rule_switch_same},
     {"1 / (1 + exp(-z))", OP_TRUE_DIV, rule_sigmoid},
     {"log(sigmoid(z)), log(1 - sigmoid(z))", OP_LOG, rule_log_sigmoid},
     {"log(1 + x)", OP_LOG, rule_log1p},
