@@ -29,152 +29,23 @@
  * struct damo_ctx exposes them. */
 #include "exec/exec.h"
 
+#include "bench_util.h"
+
 #include <cblas.h>
 #include <clblast_c.h>
-#include <fcntl.h>
 #include <math.h>
-#include <signal.h>
-#include <spawn.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
-extern char **environ;
-
-enum { WARMUP_CALLS = 2, MIN_REPS = 3, BATCHES = 5 };
-/* Long enough per batch to swamp timer and scheduling noise, short enough
- * to keep the whole run within a few minutes on a 2-core PoCL machine. */
-static const double TARGET_BATCH_S = 0.3;
+/* Batches long enough to swamp timer and scheduling noise, short enough to
+ * keep the whole run within a few minutes on a 2-core PoCL machine. */
+static const bench_plan PLAN = {
+    .warmup_calls = 2, .min_reps = 3, .batches = 5, .target_batch_s = 0.3, .calibrate = 1};
 /* Goals this benchmark makes checkable. */
 static const double GOAL_GEMM_VS_OPENBLAS = 0.9; /* damo GFLOP/s >= 0.9x OpenBLAS's */
 static const double GOAL_GEMV_VS_OPENBLAS = 1.5; /* damo time in a loop <= 1.5x OpenBLAS's */
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-/* ---- timing ---------------------------------------------------------------- */
-
-/* One call, and a sync that finishes what calls queued (NULL when each call
- * finishes its own work). 0 on success; the callee printed why otherwise. */
-typedef int (*call_fn)(void *state);
-/* A whole batch of reps calls timed elsewhere (NumPy): seconds per call. */
-typedef int (*batch_fn)(void *state, int reps, double *per_call_s);
-
-typedef struct timing {
-    double sec;             /* median seconds per call */
-    double waits_per_call;  /* damo host waits per call (-1: not damo) */
-    double bufs_per_call;   /* damo device buffers created per call */
-} timing;
-
-static int time_batch(call_fn call, call_fn sync, void *state, int reps, double *per_call_s)
-{
-    double t0 = now_s();
-    for (int i = 0; i < reps; i++)
-        if (call(state))
-            return 1;
-    if (sync && sync(state))
-        return 1;
-    *per_call_s = (now_s() - t0) / reps;
-    return 0;
-}
-
-static int reps_for(double per_call_s)
-{
-    double r = ceil(TARGET_BATCH_S / fmax(per_call_s, 1e-9));
-    return r < MIN_REPS ? MIN_REPS : r > 1e6 ? 1000000 : (int)r;
-}
-
-/* One contender of a table: what to call, and its timing once measured. */
-typedef struct entry {
-    call_fn call, sync;
-    batch_fn batch;  /* instead of call and sync */
-    int skip;        /* not timed (t.sec stays 0) */
-    void *state;
-    damo_ctx *ctx;  /* a damo context whose host waits and buffer creations
-                     * are counted over the timed batches, or NULL */
-    int reps;
-    double batches[BATCHES];
-    uint64_t waits, bufs;
-    timing t;
-} entry;
-
-static int time_entry(entry *e, int reps, double *per_call_s)
-{
-    return e->batch ? e->batch(e->state, reps, per_call_s)
-                    : time_batch(e->call, e->sync, e->state, reps, per_call_s);
-}
-
-static entry entry_of(call_fn call, call_fn sync, void *state, damo_ctx *ctx)
-{
-    entry e;
-    memset(&e, 0, sizeof e);
-    e.call = call;
-    e.sync = sync;
-    e.state = state;
-    e.ctx = ctx;
-    return e;
-}
-
-/* Median per-call time of BATCHES batches of each entry. Warm-up calls
- * (kernels built, buffers pooled) and one calibration batch size each
- * entry's batches: a call in a loop without syncs may cost much less than
- * a lone synced one. The batches are interleaved, one of each entry per
- * round, so that load from elsewhere on the machine falls on all entries
- * alike and the ratios stay meaningful. */
-static int measure_all(entry *es, int n)
-{
-    for (int i = 0; i < n; i++) {
-        entry *e = &es[i];
-        double t = 0;
-        if (e->skip)
-            continue;
-        for (int w = 0; w < WARMUP_CALLS; w++)
-            if (time_entry(e, 1, &t))
-                return 1;
-        if (time_entry(e, reps_for(t), &t))
-            return 1;
-        e->reps = reps_for(t);
-    }
-    for (int b = 0; b < BATCHES; b++) {
-        for (int i = 0; i < n; i++) {
-            entry *e = &es[i];
-            damo_ctx_stats before = {0}, after = {0};
-            if (e->skip)
-                continue;
-            damo_ctx_get_stats(e->ctx, &before);
-            if (time_entry(e, e->reps, &e->batches[b]))
-                return 1;
-            damo_ctx_get_stats(e->ctx, &after);
-            e->waits += after.host_waits - before.host_waits;
-            e->bufs += after.buffers_created - before.buffers_created;
-        }
-    }
-    for (int i = 0; i < n; i++) {
-        entry *e = &es[i];
-        double calls = (double)e->reps * BATCHES;
-        if (e->skip)
-            continue;
-        qsort(e->batches, BATCHES, sizeof e->batches[0], cmp_double);
-        e->t.sec = e->batches[BATCHES / 2];
-        e->t.waits_per_call = e->ctx ? (double)e->waits / calls : -1;
-        e->t.bufs_per_call = e->ctx ? (double)e->bufs / calls : -1;
-    }
-    return 0;
-}
 
 /* ---- inputs, the same in C and in the NumPy script -------------------------- */
 
@@ -210,14 +81,6 @@ static int check_values(const char *who, const char *what, const double *got,
 
 /* ---- OpenCL / CLBlast helpers ------------------------------------------------ */
 
-static int cl_failed(cl_int err, const char *what)
-{
-    if (err == CL_SUCCESS)
-        return 0;
-    fprintf(stderr, "%s: %s\n", what, rt_cl_error_name(err));
-    return 1;
-}
-
 static int clblast_failed(CLBlastStatusCode st, const char *what)
 {
     if (st == CLBlastSuccess)
@@ -230,7 +93,7 @@ static cl_mem device_copy(damo_ctx *ctx, const double *src, size_t count)
 {
     cl_int err;
     cl_mem m = clCreateBuffer(ctx->rt.context, CL_MEM_READ_WRITE, count * sizeof(double), NULL, &err);
-    if (cl_failed(err, "clCreateBuffer"))
+    if (bench_cl_failed(err, "clCreateBuffer"))
         return NULL;
     /* No src: zeros. CLBlast's DGEMV computes beta * y even for beta 0, so
      * an output buffer holding NaN garbage gives NaN (BLAS says y need not
@@ -240,7 +103,7 @@ static cl_mem device_copy(damo_ctx *ctx, const double *src, size_t count)
                                            src, 0, NULL, NULL)
                     : clEnqueueFillBuffer(ctx->rt.queue, m, &zero, sizeof zero, 0,
                                           count * sizeof(double), 0, NULL, NULL);
-    if (cl_failed(st, src ? "clEnqueueWriteBuffer" : "clEnqueueFillBuffer")) {
+    if (bench_cl_failed(st, src ? "clEnqueueWriteBuffer" : "clEnqueueFillBuffer")) {
         clReleaseMemObject(m);
         return NULL;
     }
@@ -327,7 +190,7 @@ static int clblast_enqueue(void *state)
 
 static int clblast_sync(void *state)
 {
-    return cl_failed(clFinish(((clblast_state *)state)->ctx->rt.queue), "clFinish");
+    return bench_cl_failed(clFinish(((clblast_state *)state)->ctx->rt.queue), "clFinish");
 }
 
 static int clblast_once(void *state)
@@ -478,13 +341,13 @@ static int damo_check(damo_state *s, const char *who, double *first_s)
         return 1;
     damo_arg args[2] = {DAMO_ARG(s->a), DAMO_ARG(s->b)};
     damo_array *y = NULL;
-    double t0 = now_s();
+    double t0 = bench_now_s();
     if (damo_call(s->f, args, 2, &y, 1) != DAMO_OK || damo_ctx_finish(s->ctx) != DAMO_OK) {
         fprintf(stderr, "damo (%s), %s: %s\n", who, p->label, damo_last_errmsg());
         damo_array_release(y);
         return 1;
     }
-    *first_s = now_s() - t0;
+    *first_s = bench_now_s() - t0;
     int64_t want_shape[2] = {p->m, p->n};
     int want_ndim = p->kind == GEMM ? 2 : 1;
     if (p->kind == GEMV_T)
@@ -522,14 +385,14 @@ static int clblast_setup(clblast_state *s, damo_ctx *ctx, problem *p, double *fi
     if (!s->c)
         return 1;
     /* The first call compiles CLBlast's kernels for this context. */
-    double t0 = now_s();
+    double t0 = bench_now_s();
     if (clblast_once(s))
         return 1;
-    *first_s = now_s() - t0;
-    if (cl_failed(clEnqueueReadBuffer(ctx->rt.queue, s->c, CL_TRUE, 0,
-                                      (size_t)p->out_count * sizeof(double), p->got, 0, NULL,
-                                      NULL),
-                  "clEnqueueReadBuffer"))
+    *first_s = bench_now_s() - t0;
+    if (bench_cl_failed(clEnqueueReadBuffer(ctx->rt.queue, s->c, CL_TRUE, 0,
+                                            (size_t)p->out_count * sizeof(double), p->got, 0,
+                                            NULL, NULL),
+                        "clEnqueueReadBuffer"))
         return 1;
     return check_values("CLBlast", p->label, p->got, p->want, p->out_count,
                         p->kind == GEMV_T ? p->m : p->k);
@@ -549,8 +412,7 @@ static void clblast_teardown(clblast_state *s)
 
 /* argv: op ("gemm", "gemv", "gemv_t"), m, n, k; inputs as fill() makes
  * them. Prints the sum and the sum of magnitudes of np.dot's result on one
- * line (a check), then answers each "reps" line of stdin with the seconds
- * per call of reps calls. */
+ * line (a check), then times it as BENCH_PY_LOOP says (as function 0). */
 static const char PY_SCRIPT[] =
     "import sys, time\n"
     "import numpy as np\n"
@@ -570,74 +432,24 @@ static const char PY_SCRIPT[] =
     "    fn = lambda: np.dot(a.T, b)\n"
     "r = fn()\n"
     "print(repr(float(r.sum())), repr(float(np.abs(r).sum())), flush=True)\n"
-    "for line in sys.stdin:\n"
-    "    reps = int(line)\n"
-    "    t = time.perf_counter()\n"
-    "    for _ in range(reps):\n"
-    "        fn()\n"
-    "    print(repr((time.perf_counter() - t) / reps), flush=True)\n";
-
-typedef struct numpy {
-    pid_t pid;
-    FILE *to, *from;
-} numpy;
-
-static void numpy_stop(numpy *py)
-{
-    if (py->to)
-        fclose(py->to);  /* EOF on its stdin ends it */
-    if (py->from)
-        fclose(py->from);
-    if (py->pid > 0) {
-        int status;
-        waitpid(py->pid, &status, 0);
-    }
-    memset(py, 0, sizeof *py);
-}
+    "fns = [fn]\n"
+    BENCH_PY_LOOP;
 
 /* Starts NumPy on p's product and checks its result against OpenBLAS's.
  * Returns 0 when it runs, 1 when python3 or NumPy is missing (NumPy then
  * reads n/a), -1 on a wrong result (the run aborts). */
-static int numpy_start(numpy *py, const problem *p)
+static int numpy_start(bench_py *py, const problem *p)
 {
     static const char *const OPS[] = {"gemm", "gemv", "gemv_t"};
-    memset(py, 0, sizeof *py);
-    int in[2], out[2];
-    if (pipe(in))
-        return 1;
-    if (pipe(out)) {
-        close(in[0]);
-        close(in[1]);
-        return 1;
-    }
     char dims[3][32];
     snprintf(dims[0], sizeof dims[0], "%lld", (long long)p->m);
     snprintf(dims[1], sizeof dims[1], "%lld", (long long)p->n);
     snprintf(dims[2], sizeof dims[2], "%lld", (long long)p->k);
     char *argv[] = {"python3", "-c", (char *)PY_SCRIPT, (char *)OPS[p->kind],
                     dims[0], dims[1], dims[2], NULL};
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, in[0], 0);
-    posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-    posix_spawn_file_actions_addclose(&fa, in[1]);
-    posix_spawn_file_actions_addclose(&fa, out[0]);
-    int rc = posix_spawnp(&py->pid, "python3", &fa, NULL, argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
-    close(in[0]);
-    close(out[1]);
-    if (rc) {
-        py->pid = 0;
-        close(in[1]);
-        close(out[0]);
-        return 1;
-    }
-    py->to = fdopen(in[1], "w");
-    py->from = fdopen(out[0], "r");
     double sum = 0, abs_sum = 0;
-    if (!py->to || !py->from || fscanf(py->from, "%lf %lf", &sum, &abs_sum) != 2) {
-        numpy_stop(py);
+    if (bench_py_start(py, argv) || fscanf(py->from, "%lf %lf", &sum, &abs_sum) != 2) {
+        bench_py_stop(py);
         return 1;
     }
     double want = 0, want_abs = 0;
@@ -648,19 +460,8 @@ static int numpy_start(numpy *py, const problem *p)
     if (fabs(sum - want) > 1e-9 * want_abs || fabs(abs_sum - want_abs) > 1e-9 * want_abs) {
         fprintf(stderr, "WRONG RESULT: NumPy, %s: sum %.17g, sum |.| %.17g; OpenBLAS gives %.17g, "
                 "%.17g\n", p->label, sum, abs_sum, want, want_abs);
-        numpy_stop(py);
+        bench_py_stop(py);
         return -1;
-    }
-    return 0;
-}
-
-static int numpy_batch(void *state, int reps, double *per_call_s)
-{
-    numpy *py = state;
-    if (fprintf(py->to, "%d\n", reps) < 0 || fflush(py->to) ||
-        fscanf(py->from, "%lf", per_call_s) != 1) {
-        fprintf(stderr, "the NumPy coprocess stopped answering\n");
-        return 1;
     }
     return 0;
 }
@@ -696,16 +497,47 @@ static void problem_free(problem *p)
     free(p->got);
 }
 
-/* ---- report ------------------------------------------------------------------ */
+/* Every contender of one product, set up and checked. */
+typedef struct contenders {
+    problem p;
+    blas_state bs;
+    clblast_state cs;
+    damo_state ds[2];
+    bench_py py;
+    bench_py_fn np;
+    int have_numpy;
+    double first_cl, first_d[2]; /* first calls (kernel builds, not timed) */
+} contenders;
 
-static const char *fmt(char *buf, size_t size, const char *f, double v)
+/* contenders_teardown also after a failure. */
+static int contenders_setup(contenders *c, damo_ctx *ctx[2], const char *route_name[2], kind kd,
+                            int64_t m, int64_t n, int64_t k, const char *label)
 {
-    if (v > 0 && isfinite(v))
-        snprintf(buf, size, f, v);
-    else
-        snprintf(buf, size, "n/a");
-    return buf;
+    memset(c, 0, sizeof *c);
+    c->bs.p = &c->p;
+    c->np.py = &c->py;
+    int rc = problem_init(&c->p, kd, m, n, k, label) ||
+             clblast_setup(&c->cs, ctx[0], &c->p, &c->first_cl);
+    for (int r = 0; r < n_routes && !rc; r++)
+        rc = damo_setup(&c->ds[r], ctx[r], r, &c->p) ||
+             damo_check(&c->ds[r], route_name[r], &c->first_d[r]);
+    if (rc)
+        return 1;
+    int np_rc = numpy_start(&c->py, &c->p);
+    c->have_numpy = np_rc == 0;
+    return np_rc < 0;
 }
+
+static void contenders_teardown(contenders *c)
+{
+    bench_py_stop(&c->py);
+    for (int r = 0; r < n_routes; r++)
+        damo_teardown(&c->ds[r]);
+    clblast_teardown(&c->cs);
+    problem_free(&c->p);
+}
+
+/* ---- report ------------------------------------------------------------------ */
 
 typedef struct goal {
     char text[160];
@@ -742,48 +574,30 @@ static int run_gemm(damo_ctx *ctx[2], const char *route_name[2])
     for (int i = 0; i < N_SIZES; i++) {
         int64_t s = SIZES[i];
         double flops = 2.0 * (double)s * (double)s * (double)s;
-        problem p;
-        blas_state bs = {&p};
-        clblast_state cs;
-        damo_state ds[2];
-        memset(ds, 0, sizeof ds);
-        memset(&cs, 0, sizeof cs);
-        double first_cl = 0, first_d[2] = {0};
-        int rc = problem_init(&p, GEMM, s, s, s, LABELS[i]) ||
-                 clblast_setup(&cs, ctx[0], &p, &first_cl);
-        for (int r = 0; r < n_routes && !rc; r++)
-            rc = damo_setup(&ds[r], ctx[r], r, &p) ||
-                 damo_check(&ds[r], route_name[r], &first_d[r]);
-        entry es[N_TIMED + 1];
-        numpy py = {0};
-        int np_rc = rc ? 1 : numpy_start(&py, &p);
-        rc = rc || np_rc < 0;
+        contenders c;
+        bench_entry es[N_TIMED + 1];
+        int rc = contenders_setup(&c, ctx, route_name, GEMM, s, s, s, LABELS[i]);
         if (!rc) {
-            es[0] = entry_of(openblas_once, NULL, &bs, NULL);
-            es[1] = entry_of(clblast_once, NULL, &cs, NULL);
-            es[2] = entry_of(damo_once, NULL, &ds[0], ctx[0]);
-            es[3] = entry_of(damo_once, NULL, &ds[1], ctx[1]);
+            es[0] = bench_entry_of(openblas_once, NULL, &c.bs, NULL);
+            es[1] = bench_entry_of(clblast_once, NULL, &c.cs, NULL);
+            es[2] = bench_entry_of(damo_once, NULL, &c.ds[0], ctx[0]);
+            es[3] = bench_entry_of(damo_once, NULL, &c.ds[1], ctx[1]);
             es[3].skip = n_routes < 2;
-            es[4] = entry_of(NULL, NULL, &py, NULL);
-            es[4].batch = numpy_batch;
-            es[4].skip = np_rc != 0;
-            rc = measure_all(es, N_TIMED + 1);
+            es[4] = bench_py_entry(&c.np);
+            es[4].skip = !c.have_numpy;
+            rc = bench_measure_all(&PLAN, es, N_TIMED + 1);
         }
-        numpy_stop(&py);
         if (!rc) {
             for (int j = 0; j <= N_TIMED; j++)
                 gf[i][j] = es[j].skip ? 0 : flops / es[j].t.sec * 1e-9;
             for (int r = 0; r < 2 && i == 0; r++)
-                snprintf(route[r], sizeof route[r], "%s", ds[r].route);
+                snprintf(route[r], sizeof route[r], "%s", c.ds[r].route);
             printf("  %s: checked; first calls (kernel builds, not timed): CLBlast %.2f s, damo "
                    "%.2f s, damo DAMO_BLAS=clblast %.2f s\n",
-                   LABELS[i], first_cl, first_d[0], first_d[1]);
+                   LABELS[i], c.first_cl, c.first_d[0], c.first_d[1]);
             fflush(stdout);
         }
-        for (int r = 0; r < n_routes; r++)
-            damo_teardown(&ds[r]);
-        clblast_teardown(&cs);
-        problem_free(&p);
+        contenders_teardown(&c);
         if (rc)
             return 1;
     }
@@ -798,10 +612,11 @@ static int run_gemm(damo_ctx *ctx[2], const char *route_name[2])
         char b[2][32];
         char c[3][32];
         printf("%-7s %9.2f %9.2f %9.2f %14s %9s | %13.2fx %12.2fx %16s%s %10s%s\n",
-               LABELS[i] + 6, g[0], g[1], g[2], fmt(c[0], sizeof c[0], "%.2f", g[3]),
-               fmt(b[0], sizeof b[0], "%.2f", g[4]), g[2] / g[0], g[2] / g[1],
-               fmt(c[1], sizeof c[1], "%.2f", g[3] / g[1]), g[3] > 0 ? "x" : " ",
-               fmt(b[1], sizeof b[1], "%.2f", g[4] > 0 ? g[2] / g[4] : 0), g[4] > 0 ? "x" : " ");
+               LABELS[i] + 6, g[0], g[1], g[2], bench_fmt(c[0], sizeof c[0], "%.2f", g[3]),
+               bench_fmt(b[0], sizeof b[0], "%.2f", g[4]), g[2] / g[0], g[2] / g[1],
+               bench_fmt(c[1], sizeof c[1], "%.2f", g[3] / g[1]), g[3] > 0 ? "x" : " ",
+               bench_fmt(b[1], sizeof b[1], "%.2f", g[4] > 0 ? g[2] / g[4] : 0),
+               g[4] > 0 ? "x" : " ");
         add_goal(g[2] / g[0], GOAL_GEMM_VS_OPENBLAS, 1,
                  "%s: damo (default route) GFLOP/s / direct OpenBLAS GFLOP/s >= 0.90", LABELS[i]);
     }
@@ -814,7 +629,7 @@ static int run_gemm(damo_ctx *ctx[2], const char *route_name[2])
 
 /* ---- DGEMV -------------------------------------------------------------------- */
 
-static void gemv_line(const char *what, const timing *t, double openblas_s, double clblast_s)
+static void gemv_line(const char *what, const bench_timing *t, double openblas_s, double clblast_s)
 {
     char b[2][32];
     if (t->sec <= 0) {
@@ -822,7 +637,7 @@ static void gemv_line(const char *what, const timing *t, double openblas_s, doub
         return;
     }
     printf("  %-46s %9.2f %10.2fx %9s%s %10s\n", what, t->sec * 1e6, t->sec / openblas_s,
-           clblast_s > 0 ? fmt(b[0], sizeof b[0], "%.2f", t->sec / clblast_s) : "-",
+           clblast_s > 0 ? bench_fmt(b[0], sizeof b[0], "%.2f", t->sec / clblast_s) : "-",
            clblast_s > 0 ? "x" : " ",
            t->waits_per_call >= 0 ? (snprintf(b[1], sizeof b[1], "%.3f", t->waits_per_call), b[1])
                                   : "-");
@@ -842,44 +657,29 @@ static int run_gemv(damo_ctx *ctx[2], const char *route_name[2])
            "damo's host waits per call.\n");
     fflush(stdout);
     for (int i = 0; i < 2; i++) {
-        problem p;
-        blas_state bs = {&p};
-        clblast_state cs;
-        damo_state ds[2];
-        memset(ds, 0, sizeof ds);
-        memset(&cs, 0, sizeof cs);
-        double first_cl = 0, first_d[2] = {0};
-        int rc = problem_init(&p, KINDS[i], 400, 1, 784, LABELS[i]) ||
-                 clblast_setup(&cs, ctx[0], &p, &first_cl);
-        for (int r = 0; r < n_routes && !rc; r++)
-            rc = damo_setup(&ds[r], ctx[r], r, &p) || damo_check(&ds[r], route_name[r], &first_d[r]);
-        entry es[N_TIMED + 1];
-        numpy py = {0};
-        int np_rc = rc ? 1 : numpy_start(&py, &p);
-        rc = rc || np_rc < 0;
+        contenders c;
+        bench_entry es[N_TIMED + 1];
+        int rc = contenders_setup(&c, ctx, route_name, KINDS[i], 400, 1, 784, LABELS[i]);
         if (!rc) {
-            es[0] = entry_of(openblas_once, NULL, &bs, NULL);
-            es[1] = entry_of(clblast_once, NULL, &cs, NULL);
-            es[2] = entry_of(clblast_enqueue, clblast_sync, &cs, NULL);
-            es[3] = entry_of(damo_once, NULL, &ds[0], ctx[0]);
-            es[4] = entry_of(damo_enqueue, damo_sync, &ds[0], ctx[0]);
-            es[5] = entry_of(damo_once, NULL, &ds[1], ctx[1]);
-            es[6] = entry_of(damo_enqueue, damo_sync, &ds[1], ctx[1]);
+            es[0] = bench_entry_of(openblas_once, NULL, &c.bs, NULL);
+            es[1] = bench_entry_of(clblast_once, NULL, &c.cs, NULL);
+            es[2] = bench_entry_of(clblast_enqueue, clblast_sync, &c.cs, NULL);
+            es[3] = bench_entry_of(damo_once, NULL, &c.ds[0], ctx[0]);
+            es[4] = bench_entry_of(damo_enqueue, damo_sync, &c.ds[0], ctx[0]);
+            es[5] = bench_entry_of(damo_once, NULL, &c.ds[1], ctx[1]);
+            es[6] = bench_entry_of(damo_enqueue, damo_sync, &c.ds[1], ctx[1]);
             es[5].skip = es[6].skip = n_routes < 2;
-            es[7] = entry_of(NULL, NULL, &py, NULL);
-            es[7].batch = numpy_batch;
-            es[7].skip = np_rc != 0;
-            rc = measure_all(es, N_TIMED + 1);
+            es[7] = bench_py_entry(&c.np);
+            es[7].skip = !c.have_numpy;
+            rc = bench_measure_all(&PLAN, es, N_TIMED + 1);
         }
-        numpy_stop(&py);
-        double np_s = rc || np_rc ? 0 : es[7].t.sec;
         if (!rc) {
             char b[32], b2[32];
-            double ob = es[0].t.sec, cl = es[1].t.sec, cl_loop = es[2].t.sec;
+            double ob = es[0].t.sec, cl = es[1].t.sec, cl_loop = es[2].t.sec, np_s = es[7].t.sec;
             printf("\n%s   (checked; first calls, not timed: CLBlast %.2f s, damo %.3f s, damo "
-                   "clblast %.2f s)\n", LABELS[i], first_cl, first_d[0], first_d[1]);
-            printf("  damo default route:     %s\n  damo DAMO_BLAS=clblast: %s\n\n", ds[0].route,
-                   ds[1].route);
+                   "clblast %.2f s)\n", LABELS[i], c.first_cl, c.first_d[0], c.first_d[1]);
+            printf("  damo default route:     %s\n  damo DAMO_BLAS=clblast: %s\n\n", c.ds[0].route,
+                   c.ds[1].route);
             printf("  %-46s %9s %11s %10s %10s\n", "", "us/call", "/OpenBLAS", "/CLBlast",
                    "waits/call");
             gemv_line("OpenBLAS cblas_dgemv, host memory (direct)", &es[0].t, ob, 0);
@@ -890,51 +690,32 @@ static int run_gemv(damo_ctx *ctx[2], const char *route_name[2])
             gemv_line("damo DAMO_BLAS=clblast, finished", &es[5].t, ob, cl);
             gemv_line("damo DAMO_BLAS=clblast, loop without reads", &es[6].t, ob, cl_loop);
             printf("  %-46s %9s %10s%s %9s  %10s\n", "NumPy np.dot",
-                   fmt(b, sizeof b, "%.2f", np_s * 1e6), fmt(b2, sizeof b2, "%.2f", np_s / ob),
+                   bench_fmt(b, sizeof b, "%.2f", np_s * 1e6),
+                   bench_fmt(b2, sizeof b2, "%.2f", np_s / ob),
                    np_s > 0 ? "x" : " ", "-", "-");
             add_goal(es[4].t.sec / ob, GOAL_GEMV_VS_OPENBLAS, 0,
                      "%s: damo (default route) in a loop without reads, time / direct OpenBLAS "
                      "time <= 1.50", SHORT[i]);
             fflush(stdout);
         }
-        for (int r = 0; r < n_routes; r++)
-            damo_teardown(&ds[r]);
-        clblast_teardown(&cs);
-        problem_free(&p);
+        contenders_teardown(&c);
         if (rc)
             return 1;
     }
     return 0;
 }
 
-/* The machine's load when the run starts: timings on a 2-core machine
- * that is also running something else are not the device's. */
-static void print_load(void)
-{
-    FILE *f = fopen("/proc/loadavg", "r");
-    double l1 = 0;
-    if (f && fscanf(f, "%lf", &l1) == 1)
-        printf("load average (1 min) at start: %.2f%s\n", l1,
-               l1 > 0.5 ? "  -- the machine is busy: timings are noisy" : "");
-    if (f)
-        fclose(f);
-}
-
 /* ---- main ------------------------------------------------------------------------ */
 
 int main(void)
 {
-    /* A NumPy coprocess that dies must not kill the benchmark. */
-    signal(SIGPIPE, SIG_IGN);
     char err[512];
     damo_ctx *ctx[2] = {NULL, NULL};
     const char *route_name[2] = {"default", "DAMO_BLAS=clblast"};
     /* DAMO_BLAS is read when a context is opened. */
     route_env(0);
-    if (damo_ctx_new(&ctx[0], err, sizeof err) != DAMO_OK) {
-        fprintf(stderr, "damo_ctx_new: %s\n", err);
+    if (bench_ctx_new(&ctx[0]))
         return 1;
-    }
     const char *routes = getenv("BENCH_BLAS_ROUTES");
     if (routes && !strcmp(routes, "default"))
         n_routes = 1;
@@ -944,17 +725,11 @@ int main(void)
         damo_ctx_free(ctx[0]);
         return 1;
     }
-    if (!damo_ctx_has_fp64(ctx[0])) {
-        fprintf(stderr, "device %s has no float64 support\n", damo_ctx_device_name(ctx[0]));
-        damo_ctx_free(ctx[1]);
-        damo_ctx_free(ctx[0]);
-        return 1;
-    }
     int have_numpy = system("python3 -c 'import numpy' >/dev/null 2>&1") == 0;
 
     printf("damo matrix-product benchmark\n");
     printf("device: %s\n", damo_ctx_device_name(ctx[0]));
-    print_load();
+    bench_print_load();
     printf("OpenBLAS (linked): %s, core %s, %d thread(s)\n", openblas_get_config(),
            openblas_get_corename(), openblas_get_num_threads());
     printf("per cell: %d warm-up calls and a calibration batch, then the median of %d batches of "
@@ -963,7 +738,7 @@ int main(void)
            "them) and are never timed. All results are checked against\ndirect OpenBLAS before "
            "timing%s; inputs are on the device (damo, CLBlast) or in host memory\n(OpenBLAS, "
            "NumPy).\n\n",
-           WARMUP_CALLS, BATCHES, MIN_REPS, TARGET_BATCH_S,
+           PLAN.warmup_calls, PLAN.batches, PLAN.min_reps, PLAN.target_batch_s,
            getenv("BENCH_BLAS_NO_POISON") && strcmp(getenv("BENCH_BLAS_NO_POISON"), "0")
                ? " (BENCH_BLAS_NO_POISON: damo's buffer pool not poisoned first)"
                : ", damo's after its buffer pool was left holding NaN");

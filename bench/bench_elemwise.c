@@ -9,72 +9,31 @@
  *
  * The device is chosen as damo_ctx_new does (DAMO_DEVICE overrides).
  */
-#include <damo.h>
-
-/* The triad must run on damo's own cl_context and queue so that it competes
- * for the same device under the same queue settings; only the internal
- * struct damo_ctx exposes them. */
-#include "exec/exec.h"
+#include "bench_util.h"
 
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-enum { N_KS = 3, N_NS = 3, WARMUP_CALLS = 2, MIN_REPS = 5, BATCHES = 3 };
+enum { N_KS = 3, N_NS = 3 };
 static const int KS[N_KS] = {1, 4, 16};
 static const int LOG2_NS[N_NS] = {16, 20, 24};
-/* Long enough per batch to swamp timer and scheduling noise, short enough
- * to keep the whole run within a few minutes on a 2-core PoCL machine. */
-static const double TARGET_BATCH_S = 0.3;
-static const double MUL_C = 1.0001, ADD_C = 0.5, TRIAD_S = 3.0;
+/* Batches long enough to swamp timer and scheduling noise, short enough to
+ * keep the whole run within a few minutes on a 2-core PoCL machine. */
+static const bench_plan PLAN = {
+    .warmup_calls = 2, .min_reps = 5, .batches = 3, .target_batch_s = 0.3, .calibrate = 0};
+static const double MUL_C = 1.0001, ADD_C = 0.5;
 
-static double now_s(void)
+/* Median per-call time of one contender alone: each cell of the table is
+ * timed on its own. */
+static int measure(bench_call_fn call, void *state, double *median_s)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-/* One complete call, finished on the device; 0 on success (the callee has
- * printed the reason otherwise). */
-typedef int (*call_fn)(void *state);
-
-static int time_batch(call_fn call, void *state, int reps, double *per_call_s)
-{
-    double t0 = now_s();
-    for (int i = 0; i < reps; i++)
-        if (call(state))
-            return 1;
-    *per_call_s = (now_s() - t0) / reps;
-    return 0;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-/* Median per-call time of BATCHES batches. The last warm-up call, made when
- * kernels are built and buffers pooled, sizes the batches. */
-static int measure(call_fn call, void *state, double *median_s)
-{
-    double t = 0, batch[BATCHES];
-    for (int i = 0; i < WARMUP_CALLS; i++)
-        if (time_batch(call, state, 1, &t))
-            return 1;
-    int reps = (int)ceil(TARGET_BATCH_S / fmax(t, 1e-9));
-    if (reps < MIN_REPS)
-        reps = MIN_REPS;
-    for (int b = 0; b < BATCHES; b++)
-        if (time_batch(call, state, reps, &batch[b]))
-            return 1;
-    qsort(batch, BATCHES, sizeof batch[0], cmp_double);
-    *median_s = batch[BATCHES / 2];
-    return 0;
+    bench_entry e = bench_entry_of(call, NULL, state, NULL);
+    int rc = bench_measure_all(&PLAN, &e, 1);
+    *median_s = e.t.sec;
+    return rc;
 }
 
 /* ---- the chain, in its three spellings (damo graph, C, NumPy) ---------- */
@@ -190,82 +149,11 @@ static int check_chain(damo_bench *b, int k, int64_t n, const char *label)
 
 /* ---- plain OpenCL triad -------------------------------------------------- */
 
-static const char TRIAD_SRC[] =
-    "#pragma OPENCL EXTENSION cl_khr_fp64 : enable\n"
-    "__kernel void triad(__global double *restrict a, __global const double *restrict b,\n"
-    "                    __global const double *restrict c, const double s)\n"
-    "{\n"
-    "    size_t i = get_global_id(0);\n"
-    "    a[i] = b[i] + s * c[i];\n"
-    "}\n";
-
-static int cl_failed(cl_int err, const char *what)
+static int time_triad(damo_ctx *ctx, size_t n, double *sec)
 {
-    if (err == CL_SUCCESS)
-        return 0;
-    fprintf(stderr, "%s: %s\n", what, rt_cl_error_name(err));
-    return 1;
-}
-
-static cl_kernel build_triad(damo_ctx *ctx)
-{
-    const char *src = TRIAD_SRC;
-    cl_int err;
-    cl_program prog = clCreateProgramWithSource(ctx->rt.context, 1, &src, NULL, &err);
-    if (cl_failed(err, "clCreateProgramWithSource"))
-        return NULL;
-    cl_kernel kern = NULL;
-    err = clBuildProgram(prog, 1, &ctx->rt.dev.device, "", NULL, NULL);
-    if (!cl_failed(err, "clBuildProgram")) {
-        kern = clCreateKernel(prog, "triad", &err);
-        if (cl_failed(err, "clCreateKernel"))
-            kern = NULL;
-    }
-    /* The kernel keeps its program alive. */
-    clReleaseProgram(prog);
-    return kern;
-}
-
-typedef struct triad_bench {
-    cl_command_queue queue;
-    cl_kernel kern;
-    size_t n;
-} triad_bench;
-
-static int triad_once(void *state)
-{
-    triad_bench *t = state;
-    return cl_failed(clEnqueueNDRangeKernel(t->queue, t->kern, 1, NULL, &t->n, NULL, 0, NULL, NULL),
-                     "clEnqueueNDRangeKernel") ||
-           cl_failed(clFinish(t->queue), "clFinish");
-}
-
-static int time_triad(damo_ctx *ctx, cl_kernel kern, size_t n, double *sec)
-{
-    cl_mem buf[3] = {NULL, NULL, NULL};
-    const double fill[3] = {0.0, 1.0, 2.0};
-    double s = TRIAD_S;
-    int rc = 0;
-    for (int i = 0; i < 3 && !rc; i++) {
-        cl_int err;
-        buf[i] = clCreateBuffer(ctx->rt.context, CL_MEM_READ_WRITE, n * sizeof(double), NULL, &err);
-        rc = cl_failed(err, "clCreateBuffer") ||
-             cl_failed(clEnqueueFillBuffer(ctx->rt.queue, buf[i], &fill[i], sizeof fill[i], 0,
-                                           n * sizeof(double), 0, NULL, NULL),
-                       "clEnqueueFillBuffer");
-        if (!rc)
-            rc = cl_failed(clSetKernelArg(kern, (cl_uint)i, sizeof(cl_mem), &buf[i]),
-                           "clSetKernelArg");
-    }
-    if (!rc)
-        rc = cl_failed(clSetKernelArg(kern, 3, sizeof s, &s), "clSetKernelArg");
-    if (!rc) {
-        triad_bench t = {ctx->rt.queue, kern, n};
-        rc = measure(triad_once, &t, sec);
-    }
-    for (int i = 0; i < 3; i++)
-        if (buf[i])
-            clReleaseMemObject(buf[i]);
+    bench_triad t;
+    int rc = bench_triad_setup(ctx, n, &t) || measure(bench_triad_once, &t, sec);
+    bench_triad_teardown(&t);
     return rc;
 }
 
@@ -309,8 +197,8 @@ static double time_python(const char *backend, const char *expr, int64_t rows, i
 {
     char cmd[8192];
     snprintf(cmd, sizeof cmd, "python3 -c '%s' %s %lld %lld %d %d %d %g '%s' 2>/dev/null",
-             PY_SCRIPT, backend, (long long)rows, (long long)cols, WARMUP_CALLS, MIN_REPS,
-             BATCHES, TARGET_BATCH_S, expr);
+             PY_SCRIPT, backend, (long long)rows, (long long)cols, PLAN.warmup_calls,
+             PLAN.min_reps, PLAN.batches, PLAN.target_batch_s, expr);
     FILE *p = popen(cmd, "r");
     if (!p)
         return 0;
@@ -322,23 +210,13 @@ static double time_python(const char *backend, const char *expr, int64_t rows, i
 
 /* ---- table ----------------------------------------------------------------- */
 
-static const char *fmt_num(char *buf, size_t size, double v, const char *suffix)
-{
-    if (v > 0)
-        snprintf(buf, size, "%.2f%s", v, suffix);
-    else
-        snprintf(buf, size, "n/a");
-    return buf;
-}
-
-static int run(damo_ctx *ctx, damo_array *const x[N_NS], cl_kernel triad, int have_numpy,
-               int have_pytensor)
+static int run(damo_ctx *ctx, damo_array *const x[N_NS], int have_numpy, int have_pytensor)
 {
     double triad_gbs[N_NS];
     for (int j = 0; j < N_NS; j++) {
         size_t n = (size_t)1 << LOG2_NS[j];
         double sec;
-        if (time_triad(ctx, triad, n, &sec))
+        if (time_triad(ctx, n, &sec))
             return 1;
         triad_gbs[j] = 24.0 * (double)n / sec * 1e-9;
     }
@@ -379,11 +257,12 @@ static int run(damo_ctx *ctx, damo_array *const x[N_NS], cl_kernel triad, int ha
             snprintf(nbuf, sizeof nbuf, "2^%d", LOG2_NS[j]);
             printf("%4d %6s %11.2f %13.2f %11.2f %11s %14s %12.2f %12s %15s\n", KS[i], nbuf,
                    fused_gbs, bytes / t_unfused * 1e-9, triad_gbs[j],
-                   fmt_num(numpy_s, sizeof numpy_s, t_numpy > 0 ? bytes / t_numpy * 1e-9 : 0, ""),
-                   fmt_num(pt_s, sizeof pt_s, t_pt > 0 ? bytes / t_pt * 1e-9 : 0, ""),
+                   bench_fmt(numpy_s, sizeof numpy_s, "%.2f",
+                             t_numpy > 0 ? bytes / t_numpy * 1e-9 : 0),
+                   bench_fmt(pt_s, sizeof pt_s, "%.2f", t_pt > 0 ? bytes / t_pt * 1e-9 : 0),
                    fused_gbs / triad_gbs[j],
-                   fmt_num(speedup_s, sizeof speedup_s, t_numpy / t_fused, "x"),
-                   fmt_num(pt_speedup_s, sizeof pt_speedup_s, t_pt / t_fused, "x"));
+                   bench_fmt(speedup_s, sizeof speedup_s, "%.2fx", t_numpy / t_fused),
+                   bench_fmt(pt_speedup_s, sizeof pt_speedup_s, "%.2fx", t_pt / t_fused));
             fflush(stdout);
         }
     }
@@ -446,9 +325,9 @@ static int run_logistic(damo_ctx *ctx, int have_numpy, int have_pytensor)
         printf("  damo, result read into the caller's memory   %8.3f\n", t_read * 1e3);
         printf("  damo, result left on the device              %8.3f\n", t_dev * 1e3);
         printf("  NumPy                                        %8s\n",
-               fmt_num(a, sizeof a, t_np * 1e3, ""));
+               bench_fmt(a, sizeof a, "%.2f", t_np * 1e3));
         printf("  PyTensor C (CVM)                             %8s\n",
-               fmt_num(b, sizeof b, t_pt * 1e3, ""));
+               bench_fmt(b, sizeof b, "%.2f", t_pt * 1e3));
     }
     damo_array_release(x);
     damo_function_free(f);
@@ -458,39 +337,11 @@ static int run_logistic(damo_ctx *ctx, int have_numpy, int have_pytensor)
     return rc;
 }
 
-/* Inputs x[i] = i/n: distinct, finite, and cheap to recompute for checks. */
-static damo_array *make_input(damo_ctx *ctx, int64_t n)
-{
-    double *data = malloc((size_t)n * sizeof *data);
-    if (!data) {
-        fprintf(stderr, "out of memory for n=%lld\n", (long long)n);
-        return NULL;
-    }
-    for (int64_t i = 0; i < n; i++)
-        data[i] = (double)i / (double)n;
-    damo_array *a = damo_array_from_data(ctx, DAMO_FLOAT64, 1, &n, data);
-    free(data);
-    if (!a || damo_array_to_device(a) != DAMO_OK) {
-        fprintf(stderr, "input n=%lld: %s\n", (long long)n, damo_ctx_errmsg(ctx));
-        damo_array_release(a);
-        return NULL;
-    }
-    return a;
-}
-
 int main(void)
 {
-    char err[512];
     damo_ctx *ctx;
-    if (damo_ctx_new(&ctx, err, sizeof err) != DAMO_OK) {
-        fprintf(stderr, "damo_ctx_new: %s\n", err);
+    if (bench_ctx_new(&ctx))
         return 1;
-    }
-    if (!damo_ctx_has_fp64(ctx)) {
-        fprintf(stderr, "device %s has no float64 support\n", damo_ctx_device_name(ctx));
-        damo_ctx_free(ctx);
-        return 1;
-    }
     int have_numpy = system("python3 -c 'import numpy' >/dev/null 2>&1") == 0;
     int have_pytensor = system("python3 -c 'import pytensor' >/dev/null 2>&1") == 0;
 
@@ -499,17 +350,16 @@ int main(void)
     printf("chain: y = x, then k float64 ops alternating y*%g and y+%g; per cell: %d warm-up "
            "calls,\nthen the median of %d batches of >=%d calls (~%.1f s each), each call "
            "finished on the device\n\n",
-           MUL_C, ADD_C, WARMUP_CALLS, BATCHES, MIN_REPS, TARGET_BATCH_S);
+           MUL_C, ADD_C, PLAN.warmup_calls, PLAN.batches, PLAN.min_reps, PLAN.target_batch_s);
     fflush(stdout);
 
     damo_array *x[N_NS] = {NULL};
     int rc = 0;
     for (int j = 0; j < N_NS && !rc; j++) {
-        x[j] = make_input(ctx, (int64_t)1 << LOG2_NS[j]);
+        x[j] = bench_make_input(ctx, (int64_t)1 << LOG2_NS[j]);
         rc = !x[j];
     }
-    cl_kernel triad = rc ? NULL : build_triad(ctx);
-    rc = rc || !triad || run(ctx, x, triad, have_numpy, have_pytensor) ||
+    rc = rc || run(ctx, x, have_numpy, have_pytensor) ||
          run_logistic(ctx, have_numpy, have_pytensor);
 
     if (!rc)
@@ -519,8 +369,6 @@ int main(void)
                "bytes per call.\nfused/triad is the ratio of those rates; fused/numpy is the "
                "speedup over NumPy; PyTensor runs its C backend (mode CVM)%s.\n",
                have_numpy && have_pytensor ? "" : "\n(python3 with numpy or pytensor not found: n/a)");
-    if (triad)
-        clReleaseKernel(triad);
     for (int j = 0; j < N_NS; j++)
         damo_array_release(x[j]);
     damo_ctx_free(ctx);

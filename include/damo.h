@@ -543,6 +543,38 @@ damo_var *damo_dot(damo_var *a, damo_var *b);
 damo_var *damo_outer(damo_var *a, damo_var *b);
 
 /* ------------------------------------------------------------------------ */
+/* Gradients (reverse mode, Aesara's grad).                                  */
+/* ------------------------------------------------------------------------ */
+
+/** With DAMO_GRAD_DISCONNECTED_ZERO a wrt that the cost does not depend on
+ *  gets zeros instead of an error (Aesara's disconnected_inputs='ignore'). */
+#define DAMO_GRAD_DISCONNECTED_ZERO 1u
+
+/** The gradient of the scalar cost with respect to each of wrt[0..n_wrt):
+ *  grads[j] receives a variable of wrt[j]'s shape and dtype, owned by the
+ *  graph like any other (it is rewritten and fused when compiled). Where
+ *  an operand was broadcast, its gradient is summed over the broadcast
+ *  axes: the leading axes it lacks and those where its size is statically
+ *  1. An axis whose size is unknown when building is taken not to have
+ *  been broadcast, as in Aesara; a call where it was fails with
+ *  DAMO_ERR_SHAPE naming the value (give it static size 1 to differentiate
+ *  through the broadcast). Paths through integer and bool values carry no
+ *  gradient: a wrt reached only through them gets zeros, and an integer or
+ *  bool wrt gets float64 zeros. Errors, with every grads[j] set to NULL
+ *  and the message on the graph: the cost is not 0-d (DAMO_ERR_SHAPE); the
+ *  cost does not depend on a wrt (DAMO_ERR_INVALID, naming it); an op on
+ *  the path has no gradient (DAMO_ERR_UNSUPPORTED); NULL or foreign
+ *  variables (DAMO_ERR_INVALID). */
+damo_status damo_grad(damo_var *cost, int n_wrt, damo_var *const *wrt, damo_var **grads);
+/** The same for the sum of n_costs scalar costs, with the gradient stopped
+ *  at each variable of consider_constant (treated as a constant: nothing
+ *  flows into what computes it, Aesara's consider_constant) and flags
+ *  DAMO_GRAD_*. */
+damo_status damo_grad_ex(int n_costs, damo_var *const *costs, int n_wrt, damo_var *const *wrt,
+                         int n_const, damo_var *const *consider_constant, unsigned flags,
+                         damo_var **grads);
+
+/* ------------------------------------------------------------------------ */
 /* Shared variables: values that persist across calls, shared by every      */
 /* function that uses them. Independent of graphs: a program keeps the      */
 /* handle (a model's weights) after freeing the graphs it built with it.    */

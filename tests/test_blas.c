@@ -393,7 +393,79 @@ static void test_chains(void)
     damo_graph_free(g);
 }
 
-/* Integer dots run a generated kernel: one BLAS step, no BLAS library. */
+/* A gemm's c computed by elementwise work is computed in the result's
+ * memory, which the gemm then updates in place; a c that broadcasts is
+ * copied as before. 2 A.v + 3 u^2 and A.B - exp(z) with z of static shape
+ * (1, 4), for A = [[0, 1, 2], [3, 4, 5]], v = [1, -1, 2], u = [0.5, -2],
+ * B[i][j] = 4 i + j - 5, z = 0: [6.75, 30] and [[4, 7, 10, 13], [-5, 7,
+ * 19, 31]] (worked by hand). */
+static void test_gemm_c_computed(void)
+{
+    damo_graph *g = damo_graph_new(ctx);
+    damo_var *A = damo_dmatrix(g, "A"), *B = damo_dmatrix(g, "B"), *v = damo_dvector(g, "v"),
+             *u = damo_dvector(g, "u"), *z = damo_tensor(g, DAMO_FLOAT64, 2, (int64_t[]){1, 4}, "z");
+    damo_var *outs[] = {damo_add(damo_mul(damo_float(g, 2), damo_dot(A, v)), damo_mul(damo_float(g, 3), damo_sqr(u))),
+                        damo_sub(damo_dot(A, B), damo_exp(z))};
+    damo_var *ins[] = {A, B, v, u, z};
+    double a[6], b[12];
+    for (int i = 0; i < 6; i++)
+        a[i] = i;
+    for (int i = 0; i < 12; i++)
+        b[i] = i - 5;
+    const double vv[] = {1, -1, 2}, uv[] = {0.5, -2}, zv[4] = {0};
+    const double want0[] = {6.75, 30}, want1[] = {4, 7, 10, 13, -5, 7, 19, 31};
+    damo_array *vals[] = {damo_array_from_data(ctx, DAMO_FLOAT64, 2, (int64_t[]){2, 3}, a),
+                          damo_array_from_data(ctx, DAMO_FLOAT64, 2, (int64_t[]){3, 4}, b),
+                          damo_array_from_data(ctx, DAMO_FLOAT64, 1, (int64_t[]){3}, vv),
+                          damo_array_from_data(ctx, DAMO_FLOAT64, 1, (int64_t[]){2}, uv),
+                          damo_array_from_data(ctx, DAMO_FLOAT64, 2, (int64_t[]){1, 4}, zv)};
+    for (int p = 0; p < 2; p++) {
+        damo_function *f = damo_function_simple(g, 5, ins, 2, outs, both_paths[p]);
+        CHECK_MSG(f, "%s", damo_graph_errmsg(g));
+        int n_blas = 0;
+        for (size_t i = 0; f && i < damo_function_n_steps(f); i++)
+            n_blas += damo_function_step_kind(f, i) == DAMO_STEP_BLAS;
+        CHECK_INT(n_blas, 2);
+        damo_arg args[5];
+        for (int i = 0; i < 5; i++)
+            args[i] = DAMO_ARG(vals[i]);
+        for (int call = 0; f && call < 3; call++) {
+            damo_array *r[2] = {NULL, NULL};
+            double got0[2] = {0}, got1[8] = {0};
+            CHECK(damo_call(f, args, 5, r, 2) == DAMO_OK);
+            CHECK(r[0] && damo_array_read(r[0], got0) == DAMO_OK);
+            CHECK(r[1] && damo_array_read(r[1], got1) == DAMO_OK);
+            for (int i = 0; i < 2; i++)
+                CHECK_CLOSE(got0[i], want0[i], 0, 0);
+            for (int i = 0; i < 8; i++)
+                CHECK_CLOSE(got1[i], want1[i], 0, 0);
+            /* the first call's results are still held here: the later calls
+             * must not write into them */
+            if (call == 0) {
+                damo_array_release(r[1]);
+                for (int again = 0; again < 2; again++) {
+                    damo_array *r2[2] = {NULL, NULL};
+                    CHECK(damo_call(f, args, 5, r2, 2) == DAMO_OK);
+                    damo_array_release(r2[0]);
+                    damo_array_release(r2[1]);
+                }
+                CHECK(damo_array_read(r[0], got0) == DAMO_OK);
+                for (int i = 0; i < 2; i++)
+                    CHECK_CLOSE(got0[i], want0[i], 0, 0);
+                damo_array_release(r[0]);
+                continue;
+            }
+            damo_array_release(r[0]);
+            damo_array_release(r[1]);
+        }
+        damo_function_free(f);
+    }
+    for (int i = 0; i < 5; i++)
+        damo_array_release(vals[i]);
+    damo_graph_free(g);
+}
+
+/* Integer dots run a generated reduction: no BLAS step, no BLAS library. */
 static void test_integer_kernel(void)
 {
     damo_graph *g = damo_graph_new(ctx);
@@ -515,6 +587,7 @@ static int run_route(void)
     test_shape_errors();
     test_integer_kernel();
     test_chains();
+    test_gemm_c_computed();
     test_pooled_nan_output();
     run_file();
     damo_ctx_stats stats;

@@ -927,14 +927,16 @@ static void test_deep_chain_compile_time(void)
     }
     chain_inputs_free(c);
     damo_graph_free(g);
-    /* near-linear: 10x the nodes in at most ~30x the time, with a 50 ms
-     * floor (a 10k compile takes ~20 ms, where allocator and cache noise,
-     * MALLOC_PERTURB_'s memsets among them, dominate); a quadratic walk
-     * would take 100x. Not asked of a first compile, which times PoCL's
+    /* near-linear: 10x the nodes in at most ~30x the time, with a 100 ms
+     * floor (a 10k compile takes ~50 ms, where allocator and cache noise,
+     * MALLOC_PERTURB_'s memsets among them, dominate; and CPU time too
+     * grows ~3x when the other hyperthread is busy: 1.7 s measured for a
+     * 100k compile that takes 0.5 s alone); a quadratic walk would take
+     * 100x, over 5 s. Not asked of a first compile, which times PoCL's
      * build. */
     for (int q = Y; q < n_kinds; q++)
         if (q != ONE_FIRST)
-            CHECK_MSG(cpu[q][1] <= 30 * fmax(cpu[q][0], 0.05),
+            CHECK_MSG(cpu[q][1] <= 30 * fmax(cpu[q][0], 0.1),
                       "%s: compile time is not near-linear: %.3f s CPU for 10k nodes, %.3f s for 100k",
                       kind[q], cpu[q][0], cpu[q][1]);
 }

@@ -571,6 +571,46 @@ static void test_reductions(void)
     damo_graph_free(g);
 }
 
+/* Gradients flow through a draw's parameters (reparametrization), not
+ * into its random bits: d sum(mean + std * z) / d mean = n, / d std =
+ * sum(z); d sum(scale * e) / d scale = sum(e). */
+static void test_gradients(void)
+{
+    damo_graph *g = damo_graph_new(ctx);
+    damo_random_stream *s = damo_random_stream_new(ctx, 77);
+    damo_var *mean = damo_dscalar(g, "mean"), *std = damo_dscalar(g, "std"), *size = damo_size(g, 1, (int64_t[]){1000});
+    damo_var *z = damo_random_normal(s, mean, std, size, DAMO_FLOAT64);
+    damo_var *e = damo_random_exponential(s, std, size, DAMO_FLOAT64);
+    damo_var *wrt[2] = {mean, std}, *gz[2] = {NULL, NULL}, *ge = NULL;
+    CHECK(damo_grad(damo_sum(z, NULL, 0, 0), 2, wrt, gz) == DAMO_OK);
+    CHECK(damo_grad(damo_sum(e, NULL, 0, 0), 1, &std, &ge) == DAMO_OK);
+    damo_var *outs[5] = {z, e, gz[0], gz[1], ge};
+    damo_function *f = damo_function_simple(g, 2, wrt, 5, outs, 0);
+    damo_array *o[5] = {NULL};
+    if (checked(!!f, damo_graph_errmsg(g)) &&
+        checked(damo_call(f, (damo_arg[]){DAMO_FLOAT(0.5), DAMO_FLOAT(2)}, 2, o, 5) == DAMO_OK,
+                damo_function_errmsg(f))) {
+        double zs[1000], es[1000], gm, gs, gse, sum_z = 0, sum_e = 0;
+        damo_array_read(o[0], zs);
+        damo_array_read(o[1], es);
+        damo_array_get_f64(o[2], 0, &gm);
+        damo_array_get_f64(o[3], 0, &gs);
+        damo_array_get_f64(o[4], 0, &gse);
+        for (int i = 0; i < 1000; i++) {
+            sum_z += (zs[i] - 0.5) / 2;
+            sum_e += es[i] / 2;
+        }
+        CHECK_CLOSE(gm, 1000, 0, 0);
+        CHECK_CLOSE(gs, sum_z, 1e-9, 1e-9);
+        CHECK_CLOSE(gse, sum_e, 1e-9, 0);
+    }
+    for (int i = 0; i < 5; i++)
+        damo_array_release(o[i]);
+    damo_function_free(f);
+    damo_random_stream_free(s);
+    damo_graph_free(g);
+}
+
 /* ---- bad parameters ------------------------------------------------------ */
 
 static void test_errors(void)
@@ -674,6 +714,7 @@ int main(void)
     test_symbolic_and_failure();
     test_fusion();
     test_reductions();
+    test_gradients();
     test_errors();
     damo_ctx_free(ctx);
     return check_done();

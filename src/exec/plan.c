@@ -152,6 +152,34 @@ static void promote_roots(plan *p)
     }
 }
 
+/* A gemm's c, when it is a temp that an elementwise step computes and
+ * only the gemm reads, is computed in the memory of the gemm's result (an
+ * output or update value, so no other temp shares that memory): the gemm
+ * then adds its product in place instead of copying c first. */
+static void compute_into(plan *p)
+{
+    for (size_t i = 0; i < p->n_steps; i++) {
+        pstep *s = &p->steps[i];
+        if (s->node->op != OP_GEMM)
+            continue;
+        int c = s->in[2], readers = 0, made_by_elemwise = 0;
+        pvalue *pc = &p->vals[c];
+        if (pc->kind != VAL_TEMP || p->vals[s->out[0]].kind != VAL_RESULT)
+            continue;
+        for (size_t j = 0; j < p->n_steps; j++) {
+            const pstep *t = &p->steps[j];
+            for (int k = 0; k < t->n_in; k++)
+                readers += p->vals[t->in[k]].root == c;
+            for (int o = 0; o < t->n_out; o++)
+                made_by_elemwise |= t->out[o] == c && t->kind == STEP_ELEMWISE;
+        }
+        if (readers == 1 && made_by_elemwise) {
+            pc->kind = VAL_INTO;
+            pc->index = s->out[0];
+        }
+    }
+}
+
 /* Temps share slots when their lifetimes (first write to the last read of
  * it or of a view sharing it, in step order) do not overlap; a step's
  * outputs never share a slot with its inputs. */
@@ -231,6 +259,7 @@ static damo_status build(builder *b, int keep_updates)
         p->input_val[i] = b->val_of[fg->inputs[i]->id];
     if (st == DAMO_OK) {
         promote_roots(p);
+        compute_into(p);
         st = assign_slots(p, b->e);
     }
     if (st == DAMO_OK && !(p->cur = calloc(p->n_vals + 1, sizeof *p->cur)))

@@ -37,13 +37,16 @@ typedef enum step_kind {
 } step_kind;
 
 typedef enum val_kind {
-    VAL_INPUT, VAL_CONST, VAL_SHARED, VAL_TEMP, VAL_RESULT, VAL_VIEW
+    VAL_INPUT, VAL_CONST, VAL_SHARED, VAL_TEMP, VAL_RESULT, VAL_VIEW,
+    VAL_INTO /* a gemm's c, computed in the memory of the gemm's result
+              * (value `index`), which the gemm then updates in place */
 } val_kind;
 
 typedef struct pvalue {
     val_kind kind;
     const damo_var *var;  /* in the function graph: type and label */
-    int index;            /* input number, store index, or slot */
+    int index;            /* input number, store index, slot, or (into)
+                           * the value whose memory it is computed in */
     damo_array *arr;      /* const: its array; temp: a view on its slot;
                            * result: the last call's, reused when free;
                            * view: the plan's array, attached per call */

@@ -9,6 +9,8 @@
 damo_array *plan_output(plan *p, int v, int nd, const int64_t *shape, damo_err *e)
 {
     pvalue *pv = &p->vals[v];
+    if (pv->kind == VAL_INTO)
+        return p->cur[v] = plan_output(p, pv->index, nd, shape, e);
     damo_array *a = pv->arr;
     size_t esize = damo_dtype_size(pv->var->type.dtype);
     int64_t n = 1;

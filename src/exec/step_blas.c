@@ -113,6 +113,9 @@ static void stretched(const damo_array *a, int d, int64_t size, layout *l)
     }
 }
 
+static damo_status blas_call(plan *p, pstep *s, damo_array *a, damo_array *b, damo_array *c, damo_array *out,
+                             int nd, const int64_t *shape, int64_t k, damo_err *e);
+
 static damo_status blas_run(plan *p, pstep *s, damo_err *e)
 {
     const gnode *n = s->node;
@@ -138,8 +141,20 @@ static damo_status blas_run(plan *p, pstep *s, damo_err *e)
                            value_label(p, s->in[2], la, sizeof la));
         shape[d] = cs != 1 ? cs : shape[d];
     }
+    /* c may have been computed in the result's memory (VAL_INTO): held
+     * here in case a broadcast c has the result take other memory */
+    damo_array_retain(c);
     damo_array *out = plan_output(p, s->out[0], nd, shape, e);
-    if (!out || !array_device_write(out, e))
+    damo_status st = out ? blas_call(p, s, a, b, c, out, nd, shape, k, e) : e->code;
+    damo_array_release(c);
+    return st;
+}
+
+static damo_status blas_call(plan *p, pstep *s, damo_array *a, damo_array *b, damo_array *c, damo_array *out,
+                             int nd, const int64_t *shape, int64_t k, damo_err *e)
+{
+    /* c in place: its values, perhaps computed on the host, go to the device first */
+    if ((c == out && !array_device_read(out, e)) || !array_device_write(out, e))
         return e->code;
     rt_blas_call call;
     memset(&call, 0, sizeof call);
@@ -187,7 +202,7 @@ static damo_status blas_run(plan *p, pstep *s, damo_err *e)
         layout_c(&ol, nd, shape);
         array_layout(c, &cl);
         layout_broadcast(&cl, nd, shape, &cl);
-        if (plan_copy(p, s, out, &ol, c, &cl, 0, e) != DAMO_OK ||
+        if ((c != out && plan_copy(p, s, out, &ol, c, &cl, 0, e) != DAMO_OK) ||
             coefficient(p->cur[s->in[3]], &call.alpha, e) != DAMO_OK ||
             coefficient(p->cur[s->in[4]], &call.beta, e) != DAMO_OK)
             return e->code;

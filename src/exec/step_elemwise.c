@@ -53,7 +53,8 @@ static damo_status step_shapes(plan *p, pstep *s, damo_err *e)
 {
     const sprog *prog = &s->fp->prog;
     int nd = s->ndim;
-    int64_t arg[DAMO_MAX_DIMS];
+    int64_t arg[3][DAMO_MAX_DIMS];
+    char lab[256], sa[160], sb[160];
     for (int i = 0; i < prog->n_instr; i++) {
         int64_t *sh = s->shapes + (size_t)i * DAMO_MAX_DIMS;
         for (int d = 0; d < nd; d++)
@@ -61,18 +62,23 @@ static damo_status step_shapes(plan *p, pstep *s, damo_err *e)
         for (int k = 0; k < prog->instr[i].n_args; k++) {
             sp_ref r = prog->instr[i].args[k];
             if (r.kind == REF_INSTR)
-                memcpy(arg, s->shapes + (size_t)r.index * DAMO_MAX_DIMS, (size_t)nd * sizeof *arg);
+                memcpy(arg[k], s->shapes + (size_t)r.index * DAMO_MAX_DIMS, (size_t)nd * sizeof *arg[k]);
             else
-                padded_shape(p->cur[s->in[r.index]], nd, arg);
-            if (!broadcast_into(sh, arg, nd)) {
-                char lab[256], sa[160], sb[160];
+                padded_shape(p->cur[s->in[r.index]], nd, arg[k]);
+            if (!broadcast_into(sh, arg[k], nd))
                 return err_set(e, DAMO_ERR_SHAPE,
                                "%s %s: shapes %s and %s cannot be broadcast together",
                                op_get(prog->instr[i].op)->name,
                                var_label(s->fp->instr_var[i], lab, sizeof lab),
-                               shape_text(sh, nd, sa, sizeof sa), shape_text(arg, nd, sb, sizeof sb));
-            }
+                               shape_text(sh, nd, sa, sizeof sa), shape_text(arg[k], nd, sb, sizeof sb));
         }
+        if (prog->instr[i].op == SOP_UNBROADCAST && memcmp(arg[0], arg[1], (size_t)nd * sizeof *arg[0]))
+            return err_set(e, DAMO_ERR_SHAPE,
+                           "gradient %s: a value of shape %s was broadcast to %s at run time on an "
+                           "axis of unknown size; gradients sum over broadcast axes only where "
+                           "the size 1 is static (declare it so), as in Aesara",
+                           var_label(s->fp->instr_var[i], lab, sizeof lab),
+                           shape_text(arg[1], nd, sa, sizeof sa), shape_text(arg[0], nd, sb, sizeof sb));
     }
     return DAMO_OK;
 }

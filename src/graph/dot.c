@@ -169,3 +169,26 @@ damo_var *damo_outer(damo_var *a, damo_var *b)
     int oa[2] = {0, DAMO_NEWAXIS}, ob[2] = {DAMO_NEWAXIS, 0};
     return damo_mul(damo_dimshuffle(fa, 2, oa), damo_dimshuffle(fb, 2, ob));
 }
+
+/* numpy.dot's gradients for each operand combination: with gz of the
+ * product's shape, da = gz . b^T and db = a^T . gz, written for vectors as
+ * products with a scalar or outer products. */
+damo_status dot_grad(damo_graph *g, const gnode *n, damo_var *const *out_grads, damo_var **in_grads)
+{
+    damo_var *a = n->in[0], *b = n->in[1], *gz = out_grads[0];
+    int na = a->type.ndim, nb = b->type.ndim;
+    if (na == 1 && nb == 1) {
+        in_grads[0] = damo_mul(gz, b);
+        in_grads[1] = damo_mul(gz, a);
+    } else if (na == 2 && nb == 1) {
+        in_grads[0] = damo_outer(gz, b);
+        in_grads[1] = damo_dot(damo_transpose(a), gz);
+    } else if (na == 1) {
+        in_grads[0] = damo_dot(b, gz);
+        in_grads[1] = damo_outer(a, gz);
+    } else {
+        in_grads[0] = damo_dot(gz, damo_transpose(b));
+        in_grads[1] = damo_dot(damo_transpose(a), gz);
+    }
+    return in_grads[0] && in_grads[1] ? DAMO_OK : g->err.code ? g->err.code : DAMO_ERR_NOMEM;
+}

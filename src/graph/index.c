@@ -344,3 +344,55 @@ damo_var *damo_inc_take(damo_var *x, damo_var *idx, damo_var *y)
     op_params p = {0};
     return graph_apply(g, OP_INC_TAKE, &p, in, 3);
 }
+
+/* The node's basic index as the public form. */
+static int node_index(const gnode *n, damo_slice *idx)
+{
+    for (int d = 0; d < n->params.n_idx; d++) {
+        const op_slice *s = &n->params.idx[d];
+        idx[d] = (damo_slice){(int)s->is_index, s->start, s->stop, s->step};
+    }
+    return n->params.n_idx;
+}
+
+/* DAMO_OK when the inputs with bit k of `want` set got a gradient. */
+static damo_status grad_done(damo_graph *g, damo_var **in_grads, unsigned want)
+{
+    for (int k = 0; want >> k; k++)
+        if (((want >> k) & 1) && !in_grads[k])
+            return g->err.code ? g->err.code : DAMO_ERR_NOMEM;
+    return DAMO_OK;
+}
+
+damo_status subtensor_grad(damo_graph *g, const gnode *n, damo_var *const *out_grads, damo_var **in_grads)
+{
+    damo_slice idx[DAMO_MAX_DIMS];
+    int k = node_index(n, idx);
+    damo_var *x = n->in[0];
+    in_grads[0] = damo_inc_subtensor(damo_zeros_like(x), k, idx, damo_cast(out_grads[0], x->type.dtype));
+    return grad_done(g, in_grads, 1u);
+}
+
+damo_status set_subtensor_grad(damo_graph *g, const gnode *n, damo_var *const *out_grads, damo_var **in_grads)
+{
+    damo_slice idx[DAMO_MAX_DIMS];
+    int k = node_index(n, idx);
+    damo_var *gz = out_grads[0], *y = n->in[1];
+    in_grads[0] = n->params.kind ? gz : damo_set_subtensor(gz, k, idx, damo_const_scalar(g, gz->type.dtype, 0));
+    in_grads[1] = grad_sum_to(damo_subtensor(gz, k, idx), y, NULL, 1);
+    return grad_done(g, in_grads, 3u);
+}
+
+damo_status take_grad(damo_graph *g, const gnode *n, damo_var *const *out_grads, damo_var **in_grads)
+{
+    damo_var *x = n->in[0];
+    in_grads[0] = damo_inc_take(damo_zeros_like(x), n->in[1], damo_cast(out_grads[0], x->type.dtype));
+    return grad_done(g, in_grads, 1u);
+}
+
+damo_status inc_take_grad(damo_graph *g, const gnode *n, damo_var *const *out_grads, damo_var **in_grads)
+{
+    in_grads[0] = out_grads[0];
+    in_grads[2] = grad_sum_to(damo_take(out_grads[0], n->in[1]), n->in[2], NULL, 2);
+    return grad_done(g, in_grads, 5u);
+}

@@ -44,7 +44,9 @@ typedef struct op_info {
      * values and out[o] room for output o's, C order, with every static
      * size known. NULL: never folded. */
     damo_status (*host)(const gnode *n, void *const *in, void *const *out, damo_err *e);
-    op_grad_fn grad; /* filled by the gradient work; NULL: not differentiable yet */
+    op_grad_fn grad; /* NULL: no input gets a gradient through it (its
+                      * inputs are integers, or it is made only by
+                      * rewrites) */
     /* Frees what n's params own (NULL: they own nothing). */
     void (*params_free)(op_params *p);
 } op_info;
@@ -82,6 +84,28 @@ DECLARE_FACETS(inc_take);
 DECLARE_FACETS(dot);
 DECLARE_FACETS(gemm);
 #undef DECLARE_FACETS
+#define DECLARE_GRAD(name) \
+    damo_status name##_grad(damo_graph *g, const gnode *n, damo_var *const *out_grads, damo_var **in_grads)
+DECLARE_GRAD(elemwise);
+DECLARE_GRAD(reduce);
+DECLARE_GRAD(dimshuffle);
+DECLARE_GRAD(reshape);
+DECLARE_GRAD(alloc);
+DECLARE_GRAD(concat);
+DECLARE_GRAD(subtensor);
+DECLARE_GRAD(set_subtensor);
+DECLARE_GRAD(take);
+DECLARE_GRAD(inc_take);
+DECLARE_GRAD(dot);
+#undef DECLARE_GRAD
+
+/* gz, a gradient over the shape of node n's output, summed to the shape
+ * of x (input i of n; n may be NULL): over the leading axes x lacks and
+ * the axes where x's size is statically 1. On an axis where x's size is
+ * unknown and another operand of elementwise node n could have set the
+ * result's, the values pass through an unbroadcast check (ops.def). NULL
+ * with the message on the graph on error. */
+damo_var *grad_sum_to(damo_var *gz, damo_var *x, const gnode *n, int i);
 void fused_params_free(op_params *p);
 
 /* arange and eye as NumPy computes them, for folding and the host steps:
@@ -99,6 +123,17 @@ void eye_fill(damo_dtype dtype, int64_t rows, int64_t cols, int64_t k, void *out
 int64_t take_row(damo_dtype idx_dtype, hval v, int64_t rows);
 damo_status take_index_error(const char *what, const damo_var *x, damo_dtype idx_dtype, hval v,
                              int64_t entry, int64_t rows, damo_err *e);
+
+/* Patterns (pattern.c). var_const_is: v is a constant whose every element
+ * equals value. var_producer: v's node when it is an op node, else NULL.
+ * sigmoid_pattern: 1 when v is sigmoid(z), 1 / (1 + exp(-z)) or
+ * 1 / (1 + exp(-a - b)), with z = *a (+ *b when *b is not NULL).
+ * log_sigmoid_pattern: 1 when v is log(sigmoid(z)), -1 when it is
+ * log(1 - sigmoid(z)), z as above; else 0. */
+int var_const_is(const damo_var *v, double value);
+gnode *var_producer(const damo_var *v, op_id op);
+int sigmoid_pattern(const damo_var *v, damo_var **a, damo_var **b);
+int log_sigmoid_pattern(const damo_var *v, damo_var **a, damo_var **b);
 
 /* For builders: the graph of in[0..n), or NULL when an input is NULL (no
  * new message: the first error of a chained expression stays) or inputs

@@ -150,3 +150,51 @@ damo_status reduce_host(const gnode *n, void *const *in, void *const *out, damo_
     free(accs);
     return DAMO_OK;
 }
+
+/* gz with the reduced axes back as size-1 axes (x's rank). */
+static damo_var *expand(damo_var *gz, const gnode *n)
+{
+    const op_params *p = &n->params;
+    if (p->keepdims)
+        return gz;
+    int order[DAMO_MAX_DIMS], k = 0;
+    for (int d = 0; d < p->ndim; d++)
+        order[d] = (p->axes & (1u << d)) ? DAMO_NEWAXIS : k++;
+    return damo_dimshuffle(gz, p->ndim, order);
+}
+
+/* The number of values each result reduces, as a 0-d value of dtype t. */
+static damo_var *reduced_count(damo_var *x, uint32_t axes, damo_dtype t)
+{
+    damo_var *count = NULL;
+    for (int d = 0; d < x->type.ndim; d++)
+        if (axes & (1u << d))
+            count = count ? damo_mul(count, damo_shape_i(x, d)) : damo_shape_i(x, d);
+    return count ? damo_cast(count, t) : damo_const_scalar(x->g, t, 1);
+}
+
+damo_status reduce_grad(damo_graph *g, const gnode *n, damo_var *const *out_grads, damo_var **in_grads)
+{
+    if (n->params.fused || n->params.epilogue)
+        return err_set(&g->err, DAMO_ERR_UNSUPPORTED, "gradient: of a fused reduction");
+    damo_var *x = n->in[0], *gz = expand(out_grads[0], n), *r = NULL;
+    switch ((red_kind)n->params.kind) {
+    case RED_SUM:
+        r = damo_fill(x, gz);
+        break;
+    case RED_MEAN:
+        r = damo_fill(x, damo_true_div(gz, reduced_count(x, n->params.axes, gz ? gz->type.dtype : DAMO_FLOAT64)));
+        break;
+    case RED_PROD: /* prod / x: NaN where x is 0 */
+        r = damo_true_div(damo_mul(damo_fill(x, gz), expand(n->out[0], n)), x);
+        break;
+    case RED_MAX:
+    case RED_MIN: /* to every element equal to the result, as Aesara */
+        r = damo_mul(damo_fill(x, gz), damo_eq(x, expand(n->out[0], n)));
+        break;
+    default: /* argmax, argmin, all, any: discrete results */
+        return DAMO_OK;
+    }
+    in_grads[0] = r;
+    return r ? DAMO_OK : g->err.code ? g->err.code : DAMO_ERR_NOMEM;
+}

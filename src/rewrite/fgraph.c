@@ -176,6 +176,8 @@ gnode *fg_dequeue(fgraph *fg)
     return n;
 }
 
+int fg_requeue(fgraph *fg, gnode *n) { return enqueue(fg, n); }
+
 int fg_adopt(fgraph *fg, gnode *n)
 {
     for (int k = 0; k < n->n_in; k++)

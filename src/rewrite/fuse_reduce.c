@@ -5,7 +5,9 @@
  * computes over the result's shape becomes its epilogue (no second
  * launch). A producer with other outputs gives up the one output when the
  * work the two would share has no costly op (anything beyond IEEE-exact
- * arithmetic), so that fusing never repeats a transcendental. */
+ * arithmetic), so that fusing never repeats a transcendental. Work with a
+ * gradient's unbroadcast check stays out of reductions: only the
+ * elementwise step makes that check. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,14 +16,23 @@
 /* Nodes one dependency search may visit before it gives up (and refuses). */
 #define DEPENDS_BUDGET 4096
 
+/* The nodes the outputs need when fusing into reductions starts (by id:
+ * live[id]), so that a node fusion left behind, still listed as a reader
+ * by other nodes left behind, does not count; nodes made since (ids from
+ * n_live on) are live. */
+typedef struct liveness {
+    const unsigned char *live;
+    size_t n_live;
+} liveness;
+
 /* The one live reader of v, or NULL when there are none or several. */
-static gnode *only_client(const fgraph *fg, const damo_var *v)
+static gnode *only_client(const fgraph *fg, const liveness *lv, const damo_var *v)
 {
     const fg_clients *cl = fg_clients_of(fg, v);
     gnode *only = NULL;
     for (size_t j = 0; j < cl->n; j++) {
         gnode *c = cl->nodes[j];
-        if (fg_unused(fg, c) || c == only)
+        if (fg_unused(fg, c) || c == only || (c->id < lv->n_live && !lv->live[c->id]))
             continue;
         if (only)
             return NULL;
@@ -109,11 +120,12 @@ static int draws(const gnode *f)
 
 /* Makes the fused producer of r's input r's prologue; returns the new
  * reduction (r itself when nothing changed), or NULL on error. */
-static gnode *absorb_producer(fgraph *fg, gnode *r, damo_err *e)
+static gnode *absorb_producer(fgraph *fg, const liveness *lv, gnode *r, damo_err *e)
 {
     damo_var *x = r->in[0];
     if (x->kind != VAR_APPLY || x->node->op != OP_FUSED || fg_is_output(fg, x) ||
-        only_client(fg, x) != r || draws(x->node))
+        only_client(fg, lv, x) != r || sprog_has_op(&x->node->params.fused->prog, SOP_UNBROADCAST) ||
+        draws(x->node))
         return r;
     gnode *f = x->node;
     int o = x->index;
@@ -198,12 +210,12 @@ static int fits_into(const gtype *u, const gtype *t)
 }
 
 /* Makes the fused reader of r's result r's epilogue. */
-static damo_status absorb_consumer(fgraph *fg, gnode *r, damo_err *e)
+static damo_status absorb_consumer(fgraph *fg, const liveness *lv, gnode *r, damo_err *e)
 {
     damo_var *res = r->out[0];
-    gnode *c = only_client(fg, res);
+    gnode *c = only_client(fg, lv, res);
     if (r->n_out != 1 || r->params.epilogue || fg_is_output(fg, res) || !c || c->op != OP_FUSED ||
-        draws(c))
+        sprog_has_op(&c->params.fused->prog, SOP_UNBROADCAST) || draws(c))
         return DAMO_OK;
     /* c reads the result, so its outputs have the result's shape exactly
      * when none of its other inputs can enlarge it */
@@ -258,13 +270,19 @@ damo_status fuse_reductions(fgraph *fg, damo_err *e)
     damo_status st = fg_live_nodes(fg, fg->outputs, fg->n_outputs + fg->n_updates, &nodes, &n, e);
     if (st != DAMO_OK)
         return st;
+    liveness lv = {calloc(fg->g->n_nodes + 1, 1), fg->g->n_nodes};
+    if (!lv.live)
+        st = nomem(e);
+    for (size_t i = 0; i < n && lv.live; i++)
+        ((unsigned char *)lv.live)[nodes[i]->id] = 1;
     for (size_t i = 0; i < n && st == DAMO_OK; i++) {
         gnode *r = nodes[i];
         if (r->op != OP_REDUCE || r->params.fused || r->params.epilogue || fg_unused(fg, r))
             continue;
-        gnode *m = absorb_producer(fg, r, e);
-        st = m ? absorb_consumer(fg, m, e) : e->code ? e->code : nomem(e);
+        gnode *m = absorb_producer(fg, &lv, r, e);
+        st = m ? absorb_consumer(fg, &lv, m, e) : e->code ? e->code : nomem(e);
     }
+    free((void *)lv.live);
     free(nodes);
     return st;
 }

@@ -65,6 +65,9 @@ void fg_replace(fgraph *fg, damo_var *old, damo_var *with);
 /* Registers a node made during rewriting (its inputs' client lists) and
  * queues it. 0 when out of memory (message on fg->g). */
 int fg_adopt(fgraph *fg, gnode *n);
+/* Queues n again, for a rule whose answer depends on n's neighbours
+ * (0 when out of memory). */
+int fg_requeue(fgraph *fg, gnode *n);
 /* The next queued node, or NULL when the worklist is empty. */
 gnode *fg_dequeue(fgraph *fg);
 /* The clients of v (nodes reading it; may repeat and include unused ones). */

@@ -53,6 +53,14 @@ damo_dtype sprog_ref_dtype(const sprog *p, sp_ref r)
 
 damo_dtype sprog_out_dtype(const sprog *p, int o) { return p->instr[p->out[o]].types.out; }
 
+int sprog_has_op(const sprog *p, scalar_op op)
+{
+    for (int i = 0; i < p->n_instr; i++)
+        if (p->instr[i].op == op)
+            return 1;
+    return 0;
+}
+
 int sprog_uses_fp64(const sprog *p)
 {
     for (int i = 0; i < p->n_in; i++)

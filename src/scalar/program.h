@@ -40,6 +40,8 @@ int sprog_add_instr(sprog *p, scalar_op op, const op_types *types, int n_args,
 int sprog_add_output(sprog *p, int instr);
 damo_dtype sprog_ref_dtype(const sprog *p, sp_ref r);
 damo_dtype sprog_out_dtype(const sprog *p, int o);
+/* 1 when an instruction of p is op. */
+int sprog_has_op(const sprog *p, scalar_op op);
 /* 1 when the program computes in float64 anywhere (needs cl_khr_fp64). */
 int sprog_uses_fp64(const sprog *p);
 /* 1 when every instruction gives the same bits on a device with float32

@@ -142,6 +142,9 @@ damo_status op_infer(scalar_op op, const op_operand *args, damo_dtype cast_to,
     case RULE_CAST:
         set_types(out, args[0].dtype, cast_to, WEAK_NONE);
         return DAMO_OK;
+    case RULE_FIRST:
+        set_types(out, args[0].dtype, args[0].dtype, args[0].weak);
+        return DAMO_OK;
     case RULE_PRED:
         set_types(out, args[0].dtype, DAMO_BOOL, WEAK_NONE);
         return DAMO_OK;

@@ -18,7 +18,8 @@ typedef enum scalar_op {
 } scalar_op;
 
 typedef enum op_rule {
-    RULE_SAME, RULE_FLOAT, RULE_DIV, RULE_CMP, RULE_PRED, RULE_BITS, RULE_SWITCH, RULE_CAST
+    RULE_SAME, RULE_FLOAT, RULE_DIV, RULE_CMP, RULE_PRED, RULE_BITS, RULE_SWITCH, RULE_CAST,
+    RULE_FIRST
 } op_rule;
 
 /* Flags of an op line (see ops.def). */
