@@ -2,66 +2,30 @@
  * Random fills: uniform and normal float64 draws of n = 2^24 numbers,
  * each call finished on the device, in GB/s of numbers written, against a
  * plain OpenCL kernel writing n doubles on damo's own queue, and against
- * NumPy's Generator with PCG64 and with Philox on the host (a python3
- * child; n/a when python3 or NumPy is missing), all in the same run.
+ * NumPy's Generator with PCG64 and with Philox on the host (random(out=)
+ * and standard_normal(out=) into one array; a python3 coprocess, n/a when
+ * python3 or NumPy is missing), batches of all contenders interleaved in
+ * the same run (bench_util.h).
  *
  *   meson compile -C build bench/bench_random && ./build/bench/bench_random
  *
- * Each figure is the median of ROUNDS timed calls after a warm-up call.
- * The draws' first numbers are checked against Philox4x32-10 on the host
- * before timing.
+ * The draws' first numbers are checked against Philox4x32-10 computed on
+ * the host before timing; a wrong one aborts the run.
  */
-#include <damo.h>
-
-/* The write kernel must run on damo's own context and queue; only the
- * internal struct damo_ctx exposes them. */
-#include "exec/exec.h"
-
-#include <math.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
+#include "bench_util.h"
 
 #define DAMO_FN static inline
 #define DAMO_U32 uint32_t
 #define DAMO_U64 uint64_t
 #include "philox.h"
 
-enum { LOG2_N = 24, ROUNDS = 9 };
-static const double GOAL_UNIFORM = 0.7, GOAL_NORMAL = 0.5; /* x the write kernel */
+enum { LOG2_N = 24 };
+static const bench_plan PLAN = {
+    .warmup_calls = 2, .min_reps = 3, .batches = 5, .target_batch_s = 0.3, .calibrate = 0};
+/* The goals, x the write kernel's GB/s. */
+static const double GOAL_UNIFORM = 0.7, GOAL_NORMAL = 0.5;
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-/* Median seconds of ROUNDS calls of fn after one warm-up; < 0 on error. */
-static double median_s(int (*fn)(void *), void *state)
-{
-    double t[ROUNDS];
-    if (fn(state))
-        return -1;
-    for (int r = 0; r < ROUNDS; r++) {
-        double t0 = now_s();
-        if (fn(state))
-            return -1;
-        t[r] = now_s() - t0;
-    }
-    qsort(t, ROUNDS, sizeof t[0], cmp_double);
-    return t[ROUNDS / 2];
-}
-
-/* ---- the write kernel ----------------------------------------------------- */
+/* ---- the write kernel: a[i] = s ---------------------------------------------- */
 
 typedef struct writer {
     cl_command_queue queue;
@@ -73,8 +37,9 @@ typedef struct writer {
 static int write_once(void *state)
 {
     writer *w = state;
-    return clEnqueueNDRangeKernel(w->queue, w->kern, 1, NULL, &w->n, NULL, 0, NULL, NULL) ||
-           clFinish(w->queue);
+    return bench_cl_failed(clEnqueueNDRangeKernel(w->queue, w->kern, 1, NULL, &w->n, NULL, 0, NULL,
+                                                  NULL), "clEnqueueNDRangeKernel") ||
+           bench_cl_failed(clFinish(w->queue), "clFinish");
 }
 
 static int writer_setup(damo_ctx *ctx, size_t n, writer *w)
@@ -88,15 +53,30 @@ static int writer_setup(damo_ctx *ctx, size_t n, writer *w)
     w->queue = ctx->rt.queue;
     w->n = n;
     cl_program prog = clCreateProgramWithSource(ctx->rt.context, 1, &src, NULL, &err);
-    if (err || clBuildProgram(prog, 1, &ctx->rt.dev.device, "", NULL, NULL))
+    if (bench_cl_failed(err, "clCreateProgramWithSource"))
         return 1;
-    w->kern = clCreateKernel(prog, "fill", &err);
+    int rc = bench_cl_failed(clBuildProgram(prog, 1, &ctx->rt.dev.device, "", NULL, NULL),
+                             "clBuildProgram");
+    if (!rc) {
+        w->kern = clCreateKernel(prog, "fill", &err);
+        rc = bench_cl_failed(err, "clCreateKernel");
+    }
     clReleaseProgram(prog);
-    if (err)
-        return 1;
-    w->buf = clCreateBuffer(ctx->rt.context, CL_MEM_READ_WRITE, n * sizeof(double), NULL, &err);
-    return err || clSetKernelArg(w->kern, 0, sizeof w->buf, &w->buf) ||
-           clSetKernelArg(w->kern, 1, sizeof s, &s);
+    if (!rc) {
+        w->buf = clCreateBuffer(ctx->rt.context, CL_MEM_READ_WRITE, n * sizeof(double), NULL, &err);
+        rc = bench_cl_failed(err, "clCreateBuffer") ||
+             bench_cl_failed(clSetKernelArg(w->kern, 0, sizeof w->buf, &w->buf), "clSetKernelArg") ||
+             bench_cl_failed(clSetKernelArg(w->kern, 1, sizeof s, &s), "clSetKernelArg");
+    }
+    return rc;
+}
+
+static void writer_teardown(writer *w)
+{
+    if (w->buf)
+        clReleaseMemObject(w->buf);
+    if (w->kern)
+        clReleaseKernel(w->kern);
 }
 
 /* ---- damo ------------------------------------------------------------------- */
@@ -117,8 +97,20 @@ static int draw_once(void *state)
     return bad;
 }
 
-/* function([], uniform(0, 1, n)) or normal(0, 1, n); the first numbers
- * of a call checked against the host's Philox (the normal's to 1e-12). */
+/* The host's value of element i of a uniform (or normal, to 1e-12) draw
+ * under state st. */
+static double expected(const uint64_t st[2], int normal, int64_t i)
+{
+    uint64_t n = st[1] + (uint64_t)i;
+    uint32_t c[4] = {(uint32_t)n, (uint32_t)(n >> 32), 0, 0};
+    damo_philox4x32_10(c, (uint32_t)st[0], (uint32_t)(st[0] >> 32));
+    double u = (double)(((uint64_t)c[1] << 32 | c[0]) >> 11) * 0x1p-53;
+    double v = (double)(((uint64_t)c[3] << 32 | c[2]) >> 11) * 0x1p-53;
+    return normal ? sqrt(-2 * log(1 - u)) * cos(6.283185307179586 * v) : u;
+}
+
+/* function([], uniform(0, 1, n)) or normal(0, 1, n), its first numbers
+ * checked; NULL on error (printed). */
 static damo_function *compile_draw(damo_ctx *ctx, int normal, int64_t n)
 {
     damo_graph *g = damo_graph_new(ctx);
@@ -130,12 +122,10 @@ static damo_function *compile_draw(damo_ctx *ctx, int normal, int64_t n)
     uint64_t st[2] = {0, 0};
     damo_array *sv = damo_shared_get_value(damo_random_state(s, 0)), *out = NULL;
     int bad = !f || damo_array_read(sv, st) != DAMO_OK || damo_call(f, NULL, 0, &out, 1) != DAMO_OK;
+    if (bad)
+        fprintf(stderr, "damo: %s\n", f ? damo_function_errmsg(f) : damo_graph_errmsg(g));
     for (int64_t i = 0; i < 8 && !bad; i++) {
-        uint32_t c[4] = {(uint32_t)i, 0, 0, 0};
-        damo_philox4x32_10(c, (uint32_t)st[0], (uint32_t)(st[0] >> 32));
-        double u = (double)(((uint64_t)c[1] << 32 | c[0]) >> 11) * 0x1p-53;
-        double v2 = (double)(((uint64_t)c[3] << 32 | c[2]) >> 11) * 0x1p-53;
-        double want = normal ? sqrt(-2 * log(1 - u)) * cos(6.283185307179586 * v2) : u, got = NAN;
+        double got = NAN, want = expected(st, normal, i);
         damo_array_get_f64(out, i, &got);
         if (!(fabs(got - want) <= (normal ? 1e-12 : 0))) {
             fprintf(stderr, "WRONG RESULT: element %lld is %.17g, expected %.17g\n", (long long)i,
@@ -143,8 +133,6 @@ static damo_function *compile_draw(damo_ctx *ctx, int normal, int64_t n)
             bad = 1;
         }
     }
-    if (bad && !f)
-        fprintf(stderr, "damo: %s\n", damo_graph_errmsg(g));
     damo_array_release(out);
     damo_array_release(sv);
     damo_random_stream_free(s);
@@ -156,96 +144,88 @@ static damo_function *compile_draw(damo_ctx *ctx, int normal, int64_t n)
     return f;
 }
 
-/* ---- NumPy --------------------------------------------------------------------- */
+/* ---- NumPy ---------------------------------------------------------------------- */
 
-/* Prints the median seconds of 9 fills of n doubles (after a warm-up)
- * for PCG64 uniform, PCG64 normal, Philox uniform, Philox normal. */
-static const char PY[] =
+/* fns: PCG64 random, PCG64 standard_normal, Philox random, Philox
+ * standard_normal, each filling one array of n doubles. */
+static const char PY_SCRIPT[] =
     "import sys, time\n"
     "import numpy as np\n"
     "n = int(sys.argv[1])\n"
     "out = np.empty(n)\n"
-    "for bg in (np.random.PCG64, np.random.Philox):\n"
-    "    g = np.random.Generator(bg(42))\n"
-    "    for fill in (lambda: g.random(out=out), lambda: g.standard_normal(out=out)):\n"
-    "        fill()\n"
-    "        t = []\n"
-    "        for _ in range(9):\n"
-    "            t0 = time.perf_counter()\n"
-    "            fill()\n"
-    "            t.append(time.perf_counter() - t0)\n"
-    "        print(sorted(t)[4])\n";
+    "gens = [np.random.Generator(bg(42)) for bg in (np.random.PCG64, np.random.Philox)]\n"
+    "fns = [f for g in gens for f in (lambda g=g: g.random(out=out),\n"
+    "                                 lambda g=g: g.standard_normal(out=out))]\n"
+    "print('ready', flush=True)\n" BENCH_PY_LOOP;
 
-/* 0 and four medians, or 1 when python3 or NumPy is missing. */
-static int numpy_times(int64_t n, double t[4])
+static int numpy_start(bench_py *py, int64_t n)
 {
-    char path[] = "/tmp/damo_bench_random_XXXXXX";
-    int fd = mkstemp(path);
-    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
-    if (!f)
+    char nbuf[32], ready[8] = "";
+    snprintf(nbuf, sizeof nbuf, "%lld", (long long)n);
+    char *argv[] = {"python3", "-c", (char *)PY_SCRIPT, nbuf, NULL};
+    if (bench_py_start(py, argv))
         return 1;
-    fputs(PY, f);
-    fclose(f);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "python3 %s %lld 2>/dev/null", path, (long long)n);
-    FILE *p = popen(cmd, "r");
-    int got = 0;
-    while (p && got < 4 && fscanf(p, "%lf", &t[got]) == 1)
-        got++;
-    if (p)
-        pclose(p);
-    remove(path);
-    return got != 4;
+    if (fscanf(py->from, "%7s", ready) != 1 || strcmp(ready, "ready")) {
+        bench_py_stop(py);
+        return 1;
+    }
+    return 0;
 }
+
+/* ---- main ---------------------------------------------------------------------- */
+
+enum { E_WRITE, E_UNIFORM, E_NORMAL, E_NP, N_ENTRIES = E_NP + 4 };
+static const char *const NAMES[N_ENTRIES] = {
+    "plain OpenCL write kernel a[i] = s", "damo uniform(0, 1) float64", "damo normal(0, 1) float64",
+    "NumPy PCG64 random", "NumPy PCG64 standard_normal", "NumPy Philox random",
+    "NumPy Philox standard_normal"};
 
 int main(void)
 {
-    char err[512];
     damo_ctx *ctx;
-    if (damo_ctx_new(&ctx, err, sizeof err) != DAMO_OK) {
-        fprintf(stderr, "damo_ctx_new: %s\n", err);
+    if (bench_ctx_new(&ctx))
         return 1;
-    }
+    bench_print_load();
     const int64_t n = (int64_t)1 << LOG2_N;
-    const double bytes = (double)n * sizeof(double);
-    printf("device: %s\nn = 2^%d float64 per fill, median of %d calls, GB/s of numbers written\n\n",
-           damo_ctx_device_name(ctx), LOG2_N, ROUNDS);
+    const double bytes = 8.0 * (double)n;
     writer w;
     draw_fn du = {ctx, compile_draw(ctx, 0, n)}, dn = {ctx, compile_draw(ctx, 1, n)};
-    if (writer_setup(ctx, (size_t)n, &w) || !du.f || !dn.f) {
-        fprintf(stderr, "set-up failed\n");
-        return 1;
+    bench_py py;
+    int have_numpy = !numpy_start(&py, n);
+    bench_py_fn nf[4] = {{&py, 0}, {&py, 1}, {&py, 2}, {&py, 3}};
+    bench_entry es[N_ENTRIES];
+    int rc = !du.f || !dn.f || writer_setup(ctx, (size_t)n, &w);
+    es[E_WRITE] = bench_entry_of(write_once, NULL, &w, NULL);
+    es[E_UNIFORM] = bench_entry_of(draw_once, NULL, &du, ctx);
+    es[E_NORMAL] = bench_entry_of(draw_once, NULL, &dn, ctx);
+    for (int k = 0; k < 4; k++)
+        es[E_NP + k] = bench_py_entry(&nf[k]);
+    rc = rc || bench_measure_all(&PLAN, es, have_numpy ? N_ENTRIES : E_NP);
+    writer_teardown(&w);
+    if (have_numpy)
+        bench_py_stop(&py);
+    if (!rc) {
+        printf("n = 2^%d float64 per fill, median of %d interleaved batches\n\n", LOG2_N,
+               PLAN.batches);
+        printf("| what | ms per fill | GB/s | x write kernel |\n|---|---:|---:|---:|\n");
+        for (int e = 0; e < (have_numpy ? N_ENTRIES : E_NP); e++)
+            printf("| %s | %.2f | %.2f | %.2f |\n", NAMES[e], es[e].t.sec * 1e3,
+                   bytes / es[e].t.sec * 1e-9, es[E_WRITE].t.sec / es[e].t.sec);
+        if (!have_numpy)
+            printf("| NumPy | n/a | n/a | n/a |\n");
+        double xu = es[E_WRITE].t.sec / es[E_UNIFORM].t.sec, xn = es[E_WRITE].t.sec / es[E_NORMAL].t.sec;
+        printf("\ngoal uniform >= %.1fx the write kernel: %s (%.2fx); normal >= %.1fx: %s (%.2fx)\n",
+               GOAL_UNIFORM, xu >= GOAL_UNIFORM ? "met" : "NOT met", xu, GOAL_NORMAL,
+               xn >= GOAL_NORMAL ? "met" : "NOT met", xn);
+        if (have_numpy)
+            printf("faster than NumPy's fastest generator: uniform %s (%.2fx), normal %s (%.2fx)\n",
+                   es[E_UNIFORM].t.sec < fmin(es[E_NP].t.sec, es[E_NP + 2].t.sec) ? "yes" : "NO",
+                   fmin(es[E_NP].t.sec, es[E_NP + 2].t.sec) / es[E_UNIFORM].t.sec,
+                   es[E_NORMAL].t.sec < fmin(es[E_NP + 1].t.sec, es[E_NP + 3].t.sec) ? "yes" : "NO",
+                   fmin(es[E_NP + 1].t.sec, es[E_NP + 3].t.sec) / es[E_NORMAL].t.sec);
     }
-    double t_write = median_s(write_once, &w);
-    double t_u = median_s(draw_once, &du), t_n = median_s(draw_once, &dn);
-    double np[4];
-    int no_numpy = numpy_times(n, np);
-    if (t_write < 0 || t_u < 0 || t_n < 0)
-        return 1;
-    printf("| what | ms | GB/s | x write kernel |\n|---|---|---|---|\n");
-    printf("| plain OpenCL write kernel | %.2f | %.2f | 1.00 |\n", t_write * 1e3, bytes / t_write / 1e9);
-    printf("| damo uniform float64 | %.2f | %.2f | %.2f |\n", t_u * 1e3, bytes / t_u / 1e9, t_write / t_u);
-    printf("| damo normal float64 | %.2f | %.2f | %.2f |\n", t_n * 1e3, bytes / t_n / 1e9, t_write / t_n);
-    static const char *const np_names[4] = {"NumPy PCG64 random", "NumPy PCG64 standard_normal",
-                                            "NumPy Philox random", "NumPy Philox standard_normal"};
-    for (int i = 0; i < 4; i++) {
-        if (no_numpy)
-            printf("| %s | n/a | n/a | n/a |\n", np_names[i]);
-        else
-            printf("| %s | %.2f | %.2f | %.2f |\n", np_names[i], np[i] * 1e3, bytes / np[i] / 1e9,
-                   t_write / np[i]);
-    }
-    printf("\ngoals: uniform >= %.1fx the write kernel: %s; normal >= %.1fx: %s", GOAL_UNIFORM,
-           t_write / t_u >= GOAL_UNIFORM ? "met" : "NOT met", GOAL_NORMAL,
-           t_write / t_n >= GOAL_NORMAL ? "met" : "NOT met");
-    if (!no_numpy)
-        printf("; faster than NumPy (best of its four fills per kind): uniform %s, normal %s",
-               t_u < fmin(np[0], np[2]) ? "yes" : "NO", t_n < fmin(np[1], np[3]) ? "yes" : "NO");
-    printf("\n");
-    clReleaseMemObject(w.buf);
-    clReleaseKernel(w.kern);
     damo_function_free(du.f);
     damo_function_free(dn.f);
     damo_ctx_free(ctx);
-    return 0;
+    return rc;
 }
