@@ -790,12 +790,13 @@ size_t damo_function_n_temp_buffers(const damo_function *f);
  * Element i of a draw is computed from the Philox4x32-10 block at counter
  * (counter + i mod 2^64, 0, 0) under the variable's key (Random123's
  * layout), whatever the device, work-group size or fusion: integers,
- * bernoulli, uniform, and float64 normal and exponential draws are the
- * same bits on every device and on the host; float32 normal and
- * exponential draws pass through the device's log (and cos), so they
- * differ where its last ulps differ. A draw read only by elementwise operations is computed inside
+ * bernoulli, uniform, poisson, gamma, beta, and float64 normal and
+ * exponential draws are the same bits on every device and on the host
+ * (damo computes their logs, exponentials and cosines itself, with IEEE
+ * arithmetic); float32 normal and exponential draws pass through the
+ * device's log (and cos), so they differ where its last ulps differ. A draw read only by elementwise operations is computed inside
  * their fused kernel; no buffer holds it. Not yet drawn: binomial,
- * poisson, gamma, beta, truncated normal, choice and permutation.
+ * truncated normal, choice and permutation.
  *
  * Keys: variable i of a stream seeded with s gets the key Philox gives
  * for key s, counter i (the stream's "temporary generator"), and counter 0.
@@ -861,6 +862,23 @@ damo_var *damo_random_exponential(damo_random_stream *s, damo_var *scale, damo_v
  *  outside [0, 1] is refused; at run time p < 0 gives 0, p > 1 gives 1 and
  *  NaN gives 0. */
 damo_var *damo_random_bernoulli(damo_random_stream *s, damo_var *p, damo_var *size);
+/** Gamma(shape, scale) (NumPy's parametrization) by Marsaglia and Tsang,
+ *  and Beta(a, b) as X / (X + Y) of two gammas, computed in float64 (the
+ *  same bits everywhere, as normal) and given in dtype (DAMO_FLOAT64 or
+ *  DAMO_FLOAT32: a float64 device either way). Each element takes as many
+ *  uniforms as its rejections need from a Philox sub-stream of its own,
+ *  seeded by its block; its state still advances by one per element.
+ *  Constants NumPy refuses (shape or scale < 0; a or b <= 0) are refused;
+ *  at run time they give NaN (shape 0 gives 0, as NumPy). No gradient
+ *  flows into shape, a or b (scale's does). */
+damo_var *damo_random_gamma(damo_random_stream *s, damo_var *shape, damo_var *scale,
+                            damo_var *size, damo_dtype dtype);
+damo_var *damo_random_beta(damo_random_stream *s, damo_var *a, damo_var *b, damo_var *size,
+                           damo_dtype dtype);
+/** int64 Poisson(lam) counts: multiplication of uniforms below lam 10,
+ *  else Hoermann's PTRS as NumPy; same sub-streams as gamma. A constant
+ *  lam < 0 is refused; at run time lam < 0, NaN or >= 2^53 gives -1. */
+damo_var *damo_random_poisson(damo_random_stream *s, damo_var *lam, damo_var *size);
 /** int64 integers on [low, high) (integer parameters): low + r mod
  *  (high - low) for 64 random bits r, biased by less than (high - low) /
  *  2^64. Constants with low >= high are refused (NumPy's ValueError); at

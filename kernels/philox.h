@@ -136,4 +136,142 @@ DAMO_FN DAMO_F64 damo_rand_normal(DAMO_F64 u, DAMO_F64 v)
 {
     return sqrt(-2.0 * damo_rand_log(1.0 - u)) * damo_rand_cos2pi(v);
 }
+
+/* exp(x): fdlibm's e_exp.c (same notice) without its special cases for
+ * tiny |x|; 0 below -745.2, inf above 709.8, the power of two applied in
+ * two halves so that results in the subnormal range come out right. */
+DAMO_FN DAMO_F64 damo_rand_exp(DAMO_F64 x)
+{
+    if (x < -745.2)
+        return 0.0;
+    if (x > 709.8)
+        return x * 0x1p1023;
+    int k = (int)(1.44269504088896338700e+00 * x + (x < 0 ? -0.5 : 0.5));
+    DAMO_F64 hi = x - (DAMO_F64)k * 6.93147180369123816490e-01;
+    DAMO_F64 lo = (DAMO_F64)k * 1.90821492927058770002e-10;
+    DAMO_F64 r = hi - lo, t = r * r;
+    DAMO_F64 c = r - t * (1.66666666666666019037e-01 +
+                          t * (-2.77777777770155933842e-03 +
+                               t * (6.61375632143793436117e-05 +
+                                    t * (-1.65339022054652515390e-06 + t * 4.13813679705723846039e-08))));
+    DAMO_F64 y = 1.0 - ((lo - (r * c) / (2.0 - c)) - hi);
+    union {
+        DAMO_F64 d;
+        DAMO_U64 u;
+    } p1, p2;
+    int k1 = k / 2;
+    p1.u = (DAMO_U64)(k1 + 1023) << 52;
+    p2.u = (DAMO_U64)(k - k1 + 1023) << 52;
+    return y * p1.d * p2.d;
+}
+
+/*
+ * Draws that take a varying number of uniforms (rejection, counting). An
+ * element's numbers come from its own Philox sub-stream: key sa, counter
+ * (j, sb low, sb high, 0) for its j-th uniform, where sa and sb are the
+ * 53-bit halves of its block in the variable's stream, passed as the
+ * float64 values that hold them exactly. Every uniform is in (0, 1].
+ */
+DAMO_FN DAMO_F64 damo_rand_sub(DAMO_F64 sa, DAMO_F64 sb, DAMO_U32 j)
+{
+    DAMO_U64 ka = (DAMO_U64)sa, kb = (DAMO_U64)sb;
+    DAMO_U32 c[4];
+    c[0] = j;
+    c[1] = (DAMO_U32)kb;
+    c[2] = (DAMO_U32)(kb >> 32);
+    c[3] = 0;
+    damo_philox4x32_10(c, (DAMO_U32)ka, (DAMO_U32)(ka >> 32));
+    return 1.0 - (DAMO_F64)(((DAMO_U64)c[1] << 32 | c[0]) >> 11) * 0x1p-53;
+}
+
+/* Gamma(alpha, 1) by Marsaglia and Tsang (ACM TOMS 26(3), 2000); alpha <
+ * 1 as Gamma(alpha + 1) * u^(1 / alpha). 0 for alpha 0 (as NumPy), NaN
+ * for alpha < 0, NaN or infinite (NumPy raises), or after 10000 rejected
+ * attempts (never met: each is accepted with probability > 0.95). */
+DAMO_FN DAMO_F64 damo_rand_gamma(DAMO_F64 sa, DAMO_F64 sb, DAMO_F64 alpha)
+{
+    if (alpha == 0)
+        return 0.0;
+    if (!(alpha > 0 && alpha < 0x1p1000))
+        return NAN;
+    DAMO_F64 a = alpha < 1 ? alpha + 1 : alpha, d = a - 1.0 / 3.0, c = 1.0 / sqrt(9.0 * d);
+    DAMO_U32 j = 0;
+    for (int attempt = 0; attempt < 10000; attempt++) {
+        DAMO_F64 x = damo_rand_normal(1.0 - damo_rand_sub(sa, sb, j), 1.0 - damo_rand_sub(sa, sb, j + 1));
+        DAMO_F64 u = damo_rand_sub(sa, sb, j + 2), v = 1.0 + c * x;
+        j += 3;
+        if (v <= 0)
+            continue;
+        DAMO_F64 v3 = v * v * v, x2 = x * x;
+        if (u < 1.0 - 0.0331 * x2 * x2 ||
+            damo_rand_log(u) < 0.5 * x2 + d * (1.0 - v3 + 3.0 * damo_rand_log(v))) {
+            DAMO_F64 g = d * v3;
+            return alpha < 1 ? g * damo_rand_exp(damo_rand_log(damo_rand_sub(sa, sb, j)) / alpha) : g;
+        }
+    }
+    return NAN;
+}
+
+/* log(Gamma(x)) for x >= 1: NumPy's random_loggam (Stirling's series
+ * from x + n >= 7, then the recurrence down). */
+DAMO_FN DAMO_F64 damo_rand_loggam(DAMO_F64 x)
+{
+    if (x == 1 || x == 2)
+        return 0.0;
+    int n = x < 7 ? (int)(7 - x) : 0;
+    DAMO_F64 x0 = x + n, x2 = 1.0 / (x0 * x0);
+    DAMO_F64 gl0 = -1.39243221690590e+00;
+    gl0 = gl0 * x2 + 1.796443723688307e-01;
+    gl0 = gl0 * x2 - 2.955065359477124e-02;
+    gl0 = gl0 * x2 + 6.410256410256410e-03;
+    gl0 = gl0 * x2 - 1.917526917526918e-03;
+    gl0 = gl0 * x2 + 8.417508417508418e-04;
+    gl0 = gl0 * x2 - 5.952380952380952e-04;
+    gl0 = gl0 * x2 + 7.936507936507937e-04;
+    gl0 = gl0 * x2 - 2.777777777777778e-03;
+    gl0 = gl0 * x2 + 8.333333333333333e-02;
+    DAMO_F64 gl = gl0 / x0 + 0.5 * damo_rand_log(6.283185307179586) + (x0 - 0.5) * damo_rand_log(x0) - x0;
+    for (int k = 0; k < n; k++) {
+        x0 -= 1.0;
+        gl -= damo_rand_log(x0);
+    }
+    return gl;
+}
+
+/* Poisson(lam) as a float64 holding the count: multiplication of
+ * uniforms (Knuth) below lam 10, else Hoermann's PTRS (Insurance Math.
+ * Econom. 12, 1993) as NumPy has it. -1 (a count no draw gives) for lam <
+ * 0, NaN or at least 2^53 (NumPy raises), or after 10000 rejected
+ * attempts (never met). */
+DAMO_FN DAMO_F64 damo_rand_poisson(DAMO_F64 sa, DAMO_F64 sb, DAMO_F64 lam)
+{
+    if (!(lam >= 0 && lam < 0x1p53))
+        return -1.0;
+    DAMO_U32 j = 0;
+    if (lam < 10) {
+        DAMO_F64 limit = damo_rand_exp(-lam), prod = damo_rand_sub(sa, sb, j++);
+        DAMO_F64 k = 0;
+        while (prod > limit && j < 10000) {
+            prod *= damo_rand_sub(sa, sb, j++);
+            k += 1;
+        }
+        return j < 10000 ? k : -1.0;
+    }
+    DAMO_F64 slam = sqrt(lam), loglam = damo_rand_log(lam), b = 0.931 + 2.53 * slam;
+    DAMO_F64 a = -0.059 + 0.02483 * b, invalpha = 1.1239 + 1.1328 / (b - 3.4);
+    DAMO_F64 vr = 0.9277 - 3.6224 / (b - 2);
+    for (int attempt = 0; attempt < 10000; attempt++) {
+        DAMO_F64 u = damo_rand_sub(sa, sb, j) - 0.5, v = damo_rand_sub(sa, sb, j + 1);
+        j += 2;
+        DAMO_F64 us = 0.5 - fabs(u), k = floor((2 * a / us + b) * u + lam + 0.43);
+        if (us >= 0.07 && v <= vr)
+            return k;
+        if (k < 0 || (us < 0.013 && v > us))
+            continue;
+        if (damo_rand_log(v) + damo_rand_log(invalpha) - damo_rand_log(a / (us * us) + b) <=
+            -lam + k * loglam - damo_rand_loggam(k + 1))
+            return k;
+    }
+    return -1.0;
+}
 #endif

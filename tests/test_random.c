@@ -101,7 +101,8 @@ static float ref_uniform32(uint64_t key, uint64_t ctr, uint64_t i, int pair)
 
 /* ---- the bits: device, host path, fused or not --------------------------- */
 
-/* Float64 normal and exponential draws: the same bits on every path. The
+/* Float64 normal, exponential, gamma and poisson draws: the same bits on
+ * every path. The
  * first flag set's values (fi 0) are kept in *first (taking *v). */
 static void same_bits(const char *what, double **first, double **v, size_t fi, int64_t n)
 {
@@ -120,7 +121,7 @@ static void test_bits(void)
     static const unsigned flag_sets[] = {0, DAMO_FN_DEVICE_ONLY, DAMO_FN_NO_FUSION,
                                          DAMO_FN_NO_FUSION | DAMO_FN_DEVICE_ONLY};
     static const int64_t sizes[] = {1, 17, 4097, 100003};
-    double *first_z = NULL, *first_ex = NULL;
+    double *first_z = NULL, *first_ex = NULL, *first_ga = NULL, *first_po = NULL;
     for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {
         int64_t n = sizes[si];
         for (size_t fi = 0; fi < sizeof flag_sets / sizeof flag_sets[0]; fi++) {
@@ -134,6 +135,8 @@ static void test_bits(void)
             damo_var *k = damo_random_integers(s, damo_int(g, -5), damo_int(g, 1000), size);
             damo_var *ex = damo_random_exponential(s, damo_float(g, 2), size, DAMO_FLOAT64);
             damo_var *be = damo_random_bernoulli(s, damo_float(g, 0.25), size);
+            damo_var *ga = damo_random_gamma(s, damo_float(g, 0.7), damo_float(g, 1), size, DAMO_FLOAT64);
+            damo_var *po = damo_random_poisson(s, damo_float(g, 30), size);
             /* a counter near 2^64 wraps */
             set_state(damo_random_state(s, 3), 0x0123456789abcdefull, (uint64_t)0 - 7);
             uint64_t st[6][2];
@@ -146,6 +149,11 @@ static void test_bits(void)
             double *vk = run(g, 0, NULL, k, flags, NULL, &m);
             double *vex = run(g, 0, NULL, ex, flags, NULL, &m);
             double *vbe = run(g, 0, NULL, be, flags, NULL, &m);
+            double *vga = run(g, 0, NULL, ga, flags, NULL, &m), *vpo = run(g, 0, NULL, po, flags, NULL, &m);
+            same_bits("gamma", &first_ga, &vga, fi, n);
+            same_bits("poisson", &first_po, &vpo, fi, n);
+            free(vga);
+            free(vpo);
             int bad_u = 0, bad_u32 = 0, bad_k = 0, bad_z = 0, bad_ex = 0, bad_be = 0;
             for (int64_t i = 0; vex && vbe && i < n; i++) {
                 bad_ex += !check_close_(vex[i], -2 * log(1 - ref_uniform(st[4][0], st[4][1], (uint64_t)i, 0)),
@@ -185,6 +193,8 @@ static void test_bits(void)
     }
     free(first_z);
     free(first_ex);
+    free(first_ga);
+    free(first_po);
 }
 
 /* Keys: variable i's key is block i of the stream keyed by the seed. */
@@ -315,6 +325,77 @@ static void test_distributions(void)
         /* chi-square, 9 degrees of freedom: 27.88 is the 0.999 quantile */
         CHECK_MSG(chi2 < 27.88, "integers chi-square %.2f", chi2);
         check_moments("integers(0, 10)", v, m, 4.5, 99.0 / 12, mu4);
+    }
+    free(v);
+    damo_random_stream_free(s);
+    damo_graph_free(g);
+}
+
+/* Chi-square of counts against Poisson(lam) over the bins lo..hi, the
+ * tails lumped into the end bins. */
+static double chi2_poisson(const double *v, int64_t n, double lam, int lo, int hi)
+{
+    double counts[128] = {0}, chi2 = 0, below = 0;
+    for (int64_t i = 0; i < n; i++) {
+        int k = (int)v[i];
+        counts[k < lo ? 0 : k > hi ? hi - lo : k - lo]++;
+    }
+    for (int k = 0; k < lo; k++)
+        below += exp(k * log(lam) - lam - lgamma(k + 1.0));
+    double total = 0;
+    for (int k = lo; k <= hi; k++) {
+        double p = k == lo ? below + exp(k * log(lam) - lam - lgamma(k + 1.0))
+                           : exp(k * log(lam) - lam - lgamma(k + 1.0));
+        if (k == hi)
+            p = 1 - total;
+        total += p;
+        double e = p * (double)n;
+        chi2 += (counts[k - lo] - e) * (counts[k - lo] - e) / e;
+    }
+    return chi2;
+}
+
+static void test_rejection_distributions(void)
+{
+    damo_graph *g = damo_graph_new(ctx);
+    damo_random_stream *s = damo_random_stream_new(ctx, 1234);
+    int64_t n = NS, m = 0;
+    damo_var *size = damo_size(g, 1, &n);
+    damo_var *g1 = damo_random_gamma(s, damo_float(g, 2.5), damo_float(g, 2), size, DAMO_FLOAT64);
+    damo_var *g2 = damo_random_gamma(s, damo_float(g, 0.5), damo_float(g, 1), size, DAMO_FLOAT32);
+    damo_var *bt = damo_random_beta(s, damo_float(g, 2), damo_float(g, 3), size, DAMO_FLOAT64);
+    damo_var *p4 = damo_random_poisson(s, damo_float(g, 4), size);
+    damo_var *p50 = damo_random_poisson(s, damo_float(g, 50), size);
+    CHECK(damo_var_dtype(g2) == DAMO_FLOAT32 && damo_var_dtype(p4) == DAMO_INT64);
+    double *v;
+    /* central fourth moments from scipy.stats (gamma(2.5, scale=2),
+     * gamma(0.5), beta(2, 3)).expect(lambda x: (x - mean)**4), scipy 1.17 */
+    if ((v = run(g, 0, NULL, g1, 0, NULL, &m)))
+        check_moments("gamma(2.5, 2)", v, m, 5, 10, 540);
+    free(v);
+    if ((v = run(g, 0, NULL, g2, 0, NULL, &m)))
+        check_moments("gamma(0.5) float32", v, m, 0.5, 0.5, 3.75);
+    free(v);
+    if ((v = run(g, 0, NULL, bt, 0, NULL, &m))) {
+        check_moments("beta(2, 3)", v, m, 0.4, 0.04, 0.0037714285714285714);
+        int inside = 1;
+        for (int64_t i = 0; i < m; i++)
+            inside &= v[i] >= 0 && v[i] <= 1;
+        CHECK(inside);
+    }
+    free(v);
+    /* Poisson: variance lam, mu4 lam (1 + 3 lam); chi-square at the 0.999
+     * quantiles of 12 and 42 degrees of freedom (scipy.stats.chi2.ppf) */
+    if ((v = run(g, 0, NULL, p4, 0, NULL, &m))) {
+        check_moments("poisson(4)", v, m, 4, 4, 52);
+        double c = chi2_poisson(v, m, 4, 0, 12);
+        CHECK_MSG(c < 32.909, "poisson(4) chi-square %.2f", c);
+    }
+    free(v);
+    if ((v = run(g, 0, NULL, p50, 0, NULL, &m))) {
+        check_moments("poisson(50)", v, m, 50, 50, 7550);
+        double c = chi2_poisson(v, m, 50, 29, 71);
+        CHECK_MSG(c < 76.084, "poisson(50) chi-square %.2f", c);
     }
     free(v);
     damo_random_stream_free(s);
@@ -627,6 +708,12 @@ static void test_errors(void)
     CHECK_STR_HAS(damo_graph_errmsg(g), "low >= high");
     CHECK(!damo_random_exponential(s, damo_float(g, -1), two, DAMO_FLOAT64));
     CHECK_STR_HAS(damo_graph_errmsg(g), "scale < 0");
+    CHECK(!damo_random_gamma(s, damo_float(g, -1), damo_float(g, 1), two, DAMO_FLOAT64));
+    CHECK_STR_HAS(damo_graph_errmsg(g), "shape or scale < 0");
+    CHECK(!damo_random_beta(s, damo_float(g, 0), damo_float(g, 1), two, DAMO_FLOAT64));
+    CHECK_STR_HAS(damo_graph_errmsg(g), "a or b <= 0");
+    CHECK(!damo_random_poisson(s, damo_float(g, -3), two));
+    CHECK_STR_HAS(damo_graph_errmsg(g), "lam < 0");
     CHECK(!damo_random_bernoulli(s, damo_float(g, 1.5), two));
     CHECK_STR_HAS(damo_graph_errmsg(g), "p outside [0, 1]");
     CHECK(!damo_random_uniform(s, damo_float(g, 0), damo_float(g, 1), two, DAMO_INT32));
@@ -665,6 +752,17 @@ static void test_errors(void)
     v = run(g, 1, &sd, ez, 0, (damo_arg[]){DAMO_ARG(sda)}, &m);
     CHECK(v && v[0] >= 0 && isnan(v[1]));
     free(v);
+    /* gamma: NaN for shape < 0, 0 for shape 0; poisson: -1 for lam < 0 */
+    double shv[2] = {0, -1};
+    damo_array *sha = damo_array_from_data(ctx, DAMO_FLOAT64, 1, (int64_t[]){2}, shv);
+    v = run(g, 1, &sd, damo_random_gamma(s, sd, damo_float(g, 1), two, DAMO_FLOAT64), 0,
+            (damo_arg[]){DAMO_ARG(sha)}, &m);
+    CHECK(v && v[0] == 0 && isnan(v[1]));
+    free(v);
+    v = run(g, 1, &sd, damo_random_poisson(s, sd, two), 0, (damo_arg[]){DAMO_ARG(sha)}, &m);
+    CHECK(v && v[0] == 0 && v[1] == -1);
+    free(v);
+    damo_array_release(sha);
     /* p = -1 and 2: never and always */
     double pv[2] = {-1, 2};
     damo_array *pa = damo_array_from_data(ctx, DAMO_FLOAT64, 1, (int64_t[]){2}, pv);
@@ -708,6 +806,7 @@ int main(void)
     test_bits();
     test_keys();
     test_distributions();
+    test_rejection_distributions();
     test_no_overlap();
     test_semantics();
     test_copy_state();

@@ -140,6 +140,30 @@ static damo_status refuse_exponential(damo_graph *g, damo_var *const *par)
                : DAMO_OK;
 }
 
+/* gamma(shape, scale), beta(a, b): NumPy refuses shape < 0 and a, b <= 0 */
+static int not_positive(double x) { return !(x > 0); }
+
+static damo_status refuse_gamma(damo_graph *g, damo_var *const *par)
+{
+    return const_any(par[0], negative) || const_any(par[1], negative)
+               ? err_set(&g->err, DAMO_ERR_INVALID, "gamma: shape or scale < 0 (NumPy's ValueError)")
+               : DAMO_OK;
+}
+
+static damo_status refuse_beta(damo_graph *g, damo_var *const *par)
+{
+    return const_any(par[0], not_positive) || const_any(par[1], not_positive)
+               ? err_set(&g->err, DAMO_ERR_INVALID, "beta: a or b <= 0 (NumPy's ValueError)")
+               : DAMO_OK;
+}
+
+static damo_status refuse_poisson(damo_graph *g, damo_var *const *par)
+{
+    return const_any(par[0], negative)
+               ? err_set(&g->err, DAMO_ERR_INVALID, "poisson: lam < 0 (NumPy's ValueError)")
+               : DAMO_OK;
+}
+
 static damo_status refuse_bernoulli(damo_graph *g, damo_var *const *par)
 {
     return const_any(par[0], outside_unit)
@@ -315,4 +339,55 @@ damo_var *damo_random_integers(damo_random_stream *s, damo_var *low, damo_var *h
     damo_var *x = damo_cast(damo_add(damo_cast(low, DAMO_UINT64),
                                      damo_mod(bits(&d, OP_RAND_U64), range)), DAMO_INT64);
     return damo_switch(damo_gt(high, low), x, low);
+}
+
+/* The 53-bit halves of every element's block, as exact float64 values:
+ * the seeds of its sub-stream (kernels/philox.h). */
+static void seeds(const draw *d, damo_var **sa, damo_var **sb)
+{
+    *sa = damo_cast(bits(d, OP_RAND_U53), DAMO_FLOAT64);
+    *sb = damo_cast(bits(d, OP_RAND_V53), DAMO_FLOAT64);
+}
+
+/* op (RAND_GAMMA or RAND_POISSON) of the sub-stream (sa, sb) at param. */
+static damo_var *sub_draw(damo_graph *g, op_id op, damo_var *sa, damo_var *sb, damo_var *param)
+{
+    op_params p = {0};
+    damo_var *in[3] = {sa, sb, as_dtype(param, DAMO_FLOAT64)};
+    return sa && sb && in[2] ? graph_apply(g, op, &p, in, 3) : NULL;
+}
+
+damo_var *damo_random_gamma(damo_random_stream *s, damo_var *shape, damo_var *scale,
+                            damo_var *size, damo_dtype dtype)
+{
+    damo_var *par[2] = {shape, scale}, *sa, *sb;
+    draw d;
+    if (draw_begin(s, "gamma", 2, par, size, dtype, refuse_gamma, &d) != DAMO_OK)
+        return NULL;
+    seeds(&d, &sa, &sb);
+    damo_var *x = damo_mul(sub_draw(d.g, OP_RAND_GAMMA, sa, sb, shape), as_dtype(scale, DAMO_FLOAT64));
+    return as_dtype(nan_where_negative(scale, x), dtype);
+}
+
+damo_var *damo_random_beta(damo_random_stream *s, damo_var *a, damo_var *b, damo_var *size,
+                           damo_dtype dtype)
+{
+    damo_var *par[2] = {a, b}, *sa, *sb;
+    draw d;
+    if (draw_begin(s, "beta", 2, par, size, dtype, refuse_beta, &d) != DAMO_OK)
+        return NULL;
+    seeds(&d, &sa, &sb);
+    /* X / (X + Y), Y from the sub-stream with the seeds swapped */
+    damo_var *x = sub_draw(d.g, OP_RAND_GAMMA, sa, sb, a), *y = sub_draw(d.g, OP_RAND_GAMMA, sb, sa, b);
+    return as_dtype(damo_true_div(x, damo_add(x, y)), dtype);
+}
+
+damo_var *damo_random_poisson(damo_random_stream *s, damo_var *lam, damo_var *size)
+{
+    damo_var *sa, *sb;
+    draw d;
+    if (draw_begin(s, "poisson", 1, &lam, size, DAMO_INT64, refuse_poisson, &d) != DAMO_OK)
+        return NULL;
+    seeds(&d, &sa, &sb);
+    return damo_cast(sub_draw(d.g, OP_RAND_POISSON, sa, sb, lam), DAMO_INT64);
 }
