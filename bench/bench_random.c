@@ -44,7 +44,7 @@ static int write_once(void *state)
 
 static int writer_setup(damo_ctx *ctx, size_t n, writer *w)
 {
-    static const char *src = "#pragma OPENCL EXTENSION cl_khr_fp64 : enable\n"
+    static const char src[] = "#pragma OPENCL EXTENSION cl_khr_fp64 : enable\n"
                              "__kernel void fill(__global double *restrict a, const double s)\n"
                              "{\n    a[get_global_id(0)] = s;\n}\n";
     cl_int err;
@@ -52,16 +52,7 @@ static int writer_setup(damo_ctx *ctx, size_t n, writer *w)
     memset(w, 0, sizeof *w);
     w->queue = ctx->rt.queue;
     w->n = n;
-    cl_program prog = clCreateProgramWithSource(ctx->rt.context, 1, &src, NULL, &err);
-    if (bench_cl_failed(err, "clCreateProgramWithSource"))
-        return 1;
-    int rc = bench_cl_failed(clBuildProgram(prog, 1, &ctx->rt.dev.device, "", NULL, NULL),
-                             "clBuildProgram");
-    if (!rc) {
-        w->kern = clCreateKernel(prog, "fill", &err);
-        rc = bench_cl_failed(err, "clCreateKernel");
-    }
-    clReleaseProgram(prog);
+    int rc = bench_kernel(ctx, src, "fill", &w->kern);
     if (!rc) {
         w->buf = clCreateBuffer(ctx->rt.context, CL_MEM_READ_WRITE, n * sizeof(double), NULL, &err);
         rc = bench_cl_failed(err, "clCreateBuffer") ||

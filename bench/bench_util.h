@@ -251,6 +251,25 @@ static inline int bench_triad_once(void *state)
            bench_cl_failed(clFinish(t->queue), "clFinish");
 }
 
+/* Builds kernel `name` of the OpenCL source src on damo's device into
+ * *kern; 0 on success, 1 with the failing call printed. */
+static inline int bench_kernel(damo_ctx *ctx, const char *src, const char *name, cl_kernel *kern)
+{
+    cl_int err;
+    cl_program prog = clCreateProgramWithSource(ctx->rt.context, 1, &src, NULL, &err);
+    if (bench_cl_failed(err, "clCreateProgramWithSource"))
+        return 1;
+    int rc = bench_cl_failed(clBuildProgram(prog, 1, &ctx->rt.dev.device, "", NULL, NULL),
+                             "clBuildProgram");
+    if (!rc) {
+        *kern = clCreateKernel(prog, name, &err);
+        rc = bench_cl_failed(err, "clCreateKernel");
+    }
+    /* The kernel keeps its program alive. */
+    clReleaseProgram(prog);
+    return rc;
+}
+
 /* Builds the triad over n doubles on damo's queue and checks it once:
  * a = 1 + s * 2 everywhere. bench_triad_teardown also after a failure. */
 static inline int bench_triad_setup(damo_ctx *ctx, size_t n, bench_triad *tr)
@@ -265,19 +284,8 @@ static inline int bench_triad_setup(damo_ctx *ctx, size_t n, bench_triad *tr)
         "}\n";
     const double s = 3.0;
     memset(tr, 0, sizeof *tr);
-    const char *src = src_text;
     cl_int err;
-    cl_program prog = clCreateProgramWithSource(ctx->rt.context, 1, &src, NULL, &err);
-    if (bench_cl_failed(err, "clCreateProgramWithSource"))
-        return 1;
-    int rc = bench_cl_failed(clBuildProgram(prog, 1, &ctx->rt.dev.device, "", NULL, NULL),
-                             "clBuildProgram");
-    if (!rc) {
-        tr->kern = clCreateKernel(prog, "triad", &err);
-        rc = bench_cl_failed(err, "clCreateKernel");
-    }
-    /* The kernel keeps its program alive. */
-    clReleaseProgram(prog);
+    int rc = bench_kernel(ctx, src_text, "triad", &tr->kern);
     tr->queue = ctx->rt.queue;
     tr->n = n;
     const double fill[3] = {0.0, 1.0, 2.0};

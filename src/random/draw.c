@@ -107,10 +107,6 @@ static int float_dtype(damo_graph *g, const char *what, damo_dtype dtype)
     return 0;
 }
 
-/* Parameter checks run before a draw takes a state: DAMO_OK, or an error
- * (message on g) for what NumPy's Generator refuses. */
-typedef damo_status (*refuse_fn)(damo_graph *g, damo_var *const *par);
-
 /* 1 when v is a constant with an element for which bad(x) holds. */
 static int const_any(const damo_var *v, int (*bad)(double))
 {
@@ -124,52 +120,24 @@ static int const_any(const damo_var *v, int (*bad)(double))
 }
 
 static int negative(double x) { return x < 0; }
+static int not_positive(double x) { return !(x > 0); }
 static int outside_unit(double p) { return !(p >= 0 && p <= 1); }
 
-static damo_status refuse_normal(damo_graph *g, damo_var *const *par)
-{
-    return const_any(par[1], negative)
-               ? err_set(&g->err, DAMO_ERR_INVALID, "normal: std < 0 (NumPy's ValueError)")
-               : DAMO_OK;
-}
+/* The constant parameters NumPy's Generator refuses (ValueError), checked
+ * before a draw takes a state: those of the parameters in mask (bit i:
+ * parameter i) for which bad holds, `why` saying which. */
+typedef struct refusal {
+    unsigned mask;
+    int (*bad)(double);
+    const char *why;
+} refusal;
 
-static damo_status refuse_exponential(damo_graph *g, damo_var *const *par)
-{
-    return const_any(par[0], negative)
-               ? err_set(&g->err, DAMO_ERR_INVALID, "exponential: scale < 0 (NumPy's ValueError)")
-               : DAMO_OK;
-}
-
-/* gamma(shape, scale), beta(a, b): NumPy refuses shape < 0 and a, b <= 0 */
-static int not_positive(double x) { return !(x > 0); }
-
-static damo_status refuse_gamma(damo_graph *g, damo_var *const *par)
-{
-    return const_any(par[0], negative) || const_any(par[1], negative)
-               ? err_set(&g->err, DAMO_ERR_INVALID, "gamma: shape or scale < 0 (NumPy's ValueError)")
-               : DAMO_OK;
-}
-
-static damo_status refuse_beta(damo_graph *g, damo_var *const *par)
-{
-    return const_any(par[0], not_positive) || const_any(par[1], not_positive)
-               ? err_set(&g->err, DAMO_ERR_INVALID, "beta: a or b <= 0 (NumPy's ValueError)")
-               : DAMO_OK;
-}
-
-static damo_status refuse_poisson(damo_graph *g, damo_var *const *par)
-{
-    return const_any(par[0], negative)
-               ? err_set(&g->err, DAMO_ERR_INVALID, "poisson: lam < 0 (NumPy's ValueError)")
-               : DAMO_OK;
-}
-
-static damo_status refuse_bernoulli(damo_graph *g, damo_var *const *par)
-{
-    return const_any(par[0], outside_unit)
-               ? err_set(&g->err, DAMO_ERR_INVALID, "bernoulli: p outside [0, 1] (NumPy's ValueError)")
-               : DAMO_OK;
-}
+static const refusal REFUSE_NORMAL = {2u, negative, "std < 0"};
+static const refusal REFUSE_SCALE = {1u, negative, "scale < 0"};
+static const refusal REFUSE_GAMMA = {3u, negative, "shape or scale < 0"};
+static const refusal REFUSE_BETA = {3u, not_positive, "a or b <= 0"};
+static const refusal REFUSE_POISSON = {1u, negative, "lam < 0"};
+static const refusal REFUSE_BERNOULLI = {1u, outside_unit, "p outside [0, 1]"};
 
 static int int_dtype(damo_graph *g, const char *what, const damo_var *v)
 {
@@ -181,6 +149,7 @@ static int int_dtype(damo_graph *g, const char *what, const damo_var *v)
     return 0;
 }
 
+/* integers' parameters: integer dtypes, and not constants low >= high. */
 static damo_status refuse_integers(damo_graph *g, damo_var *const *par)
 {
     if (!int_dtype(g, "integers", par[0]) || !int_dtype(g, "integers", par[1]))
@@ -199,7 +168,7 @@ static damo_status refuse_integers(damo_graph *g, damo_var *const *par)
  * scalars, and the index grid. */
 static damo_status draw_begin(damo_random_stream *s, const char *what, int n_par,
                               damo_var *const *par, damo_var *size, damo_dtype dtype,
-                              refuse_fn refuse, draw *d)
+                              const refusal *refuse, draw *d)
 {
     if (!(d->g = builder_graph(what, n_par, par)))
         return DAMO_ERR_INVALID;
@@ -208,8 +177,10 @@ static damo_status draw_begin(damo_random_stream *s, const char *what, int n_par
         return err_set(&g->err, DAMO_ERR_INVALID, "%s: stream is NULL", what);
     if (dtype != DAMO_INT64 && !float_dtype(g, what, dtype))
         return DAMO_ERR_TYPE;
-    if (refuse && refuse(g, par) != DAMO_OK)
-        return g->err.code;
+    for (int i = 0; refuse && i < n_par; i++)
+        if ((refuse->mask >> i & 1u) && const_any(par[i], refuse->bad))
+            return err_set(&g->err, DAMO_ERR_INVALID, "%s: %s (NumPy's ValueError)", what,
+                           refuse->why);
     if (size && size->g != g)
         return err_set(&g->err, DAMO_ERR_INVALID, "%s: the size belongs to another graph", what);
     if (draw_sizes(what, n_par, par, size, d) != DAMO_OK)
@@ -279,7 +250,7 @@ damo_var *damo_random_normal(damo_random_stream *s, damo_var *mean, damo_var *st
 {
     damo_var *par[2] = {mean, std};
     draw d;
-    if (draw_begin(s, "normal", 2, par, size, dtype, refuse_normal, &d) != DAMO_OK)
+    if (draw_begin(s, "normal", 2, par, size, dtype, &REFUSE_NORMAL, &d) != DAMO_OK)
         return NULL;
     damo_graph *g = d.g;
     /* Box-Muller from the block's two word pairs: in float64 one op of
@@ -303,7 +274,7 @@ damo_var *damo_random_exponential(damo_random_stream *s, damo_var *scale, damo_v
                                   damo_dtype dtype)
 {
     draw d;
-    if (draw_begin(s, "exponential", 1, &scale, size, dtype, refuse_exponential, &d) != DAMO_OK)
+    if (draw_begin(s, "exponential", 1, &scale, size, dtype, &REFUSE_SCALE, &d) != DAMO_OK)
         return NULL;
     /* inversion; 1 - u is in (0, 1]; in float64 by damo's own log, as
      * for normal */
@@ -320,7 +291,7 @@ damo_var *damo_random_exponential(damo_random_stream *s, damo_var *scale, damo_v
 damo_var *damo_random_bernoulli(damo_random_stream *s, damo_var *p, damo_var *size)
 {
     draw d;
-    if (draw_begin(s, "bernoulli", 1, &p, size, DAMO_INT64, refuse_bernoulli, &d) != DAMO_OK)
+    if (draw_begin(s, "bernoulli", 1, &p, size, DAMO_INT64, &REFUSE_BERNOULLI, &d) != DAMO_OK)
         return NULL;
     return damo_cast(damo_lt(unit(&d, DAMO_FLOAT64, 0), as_dtype(p, DAMO_FLOAT64)), DAMO_INT64);
 }
@@ -330,7 +301,9 @@ damo_var *damo_random_integers(damo_random_stream *s, damo_var *low, damo_var *h
 {
     damo_var *par[2] = {low, high};
     draw d;
-    if (draw_begin(s, "integers", 2, par, size, DAMO_INT64, refuse_integers, &d) != DAMO_OK)
+    damo_graph *g = builder_graph("integers", 2, par);
+    if (!g || refuse_integers(g, par) != DAMO_OK ||
+        draw_begin(s, "integers", 2, par, size, DAMO_INT64, NULL, &d) != DAMO_OK)
         return NULL;
     low = as_dtype(low, DAMO_INT64);
     high = as_dtype(high, DAMO_INT64);
@@ -362,7 +335,7 @@ damo_var *damo_random_gamma(damo_random_stream *s, damo_var *shape, damo_var *sc
 {
     damo_var *par[2] = {shape, scale}, *sa, *sb;
     draw d;
-    if (draw_begin(s, "gamma", 2, par, size, dtype, refuse_gamma, &d) != DAMO_OK)
+    if (draw_begin(s, "gamma", 2, par, size, dtype, &REFUSE_GAMMA, &d) != DAMO_OK)
         return NULL;
     seeds(&d, &sa, &sb);
     damo_var *x = damo_mul(sub_draw(d.g, OP_RAND_GAMMA, sa, sb, shape), as_dtype(scale, DAMO_FLOAT64));
@@ -374,7 +347,7 @@ damo_var *damo_random_beta(damo_random_stream *s, damo_var *a, damo_var *b, damo
 {
     damo_var *par[2] = {a, b}, *sa, *sb;
     draw d;
-    if (draw_begin(s, "beta", 2, par, size, dtype, refuse_beta, &d) != DAMO_OK)
+    if (draw_begin(s, "beta", 2, par, size, dtype, &REFUSE_BETA, &d) != DAMO_OK)
         return NULL;
     seeds(&d, &sa, &sb);
     /* X / (X + Y), Y from the sub-stream with the seeds swapped */
@@ -386,7 +359,7 @@ damo_var *damo_random_poisson(damo_random_stream *s, damo_var *lam, damo_var *si
 {
     damo_var *sa, *sb;
     draw d;
-    if (draw_begin(s, "poisson", 1, &lam, size, DAMO_INT64, refuse_poisson, &d) != DAMO_OK)
+    if (draw_begin(s, "poisson", 1, &lam, size, DAMO_INT64, &REFUSE_POISSON, &d) != DAMO_OK)
         return NULL;
     seeds(&d, &sa, &sb);
     return damo_cast(sub_draw(d.g, OP_RAND_POISSON, sa, sb, lam), DAMO_INT64);
