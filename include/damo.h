@@ -790,12 +790,12 @@ size_t damo_function_n_temp_buffers(const damo_function *f);
  * Element i of a draw is computed from the Philox4x32-10 block at counter
  * (counter + i mod 2^64, 0, 0) under the variable's key (Random123's
  * layout), whatever the device, work-group size or fusion: integers,
- * bernoulli, uniform, poisson, gamma, beta, and float64 normal and
- * exponential draws are the same bits on every device and on the host
+ * bernoulli, uniform, poisson, binomial, gamma, beta, and float64 normal
+ * and exponential draws are the same bits on every device and the host
  * (damo computes their logs, exponentials and cosines itself, with IEEE
  * arithmetic); float32 normal and exponential draws pass through the
  * device's log (and cos), so they differ where its last ulps differ. A draw read only by elementwise operations is computed inside
- * their fused kernel; no buffer holds it. Not yet drawn: binomial,
+ * their fused kernel; no buffer holds it. Not yet drawn:
  * truncated normal, choice and permutation.
  *
  * Keys: variable i of a stream seeded with s gets the key Philox gives
@@ -879,6 +879,13 @@ damo_var *damo_random_beta(damo_random_stream *s, damo_var *a, damo_var *b, damo
  *  else Hoermann's PTRS as NumPy; same sub-streams as gamma. A constant
  *  lam < 0 is refused; at run time lam < 0, NaN or >= 2^53 gives -1. */
 damo_var *damo_random_poisson(damo_random_stream *s, damo_var *lam, damo_var *size);
+/** int64 Binomial(n, p) counts (n an integer variable) by Knuth's
+ *  recursion: log2(n) beta medians, then at most 16 comparisons. Its
+ *  sub-stream is keyed by 53 bits of the element's block only, so two
+ *  elements of a draw of N share one with probability about N^2 / 2^54.
+ *  Constants n < 0 or p outside [0, 1] are refused; at run time they (and
+ *  n >= 2^53) give -1. */
+damo_var *damo_random_binomial(damo_random_stream *s, damo_var *n, damo_var *p, damo_var *size);
 /** int64 integers on [low, high) (integer parameters): low + r mod
  *  (high - low) for 64 random bits r, biased by less than (high - low) /
  *  2^64. Constants with low >= high are refused (NumPy's ValueError); at

@@ -184,32 +184,70 @@ DAMO_FN DAMO_F64 damo_rand_sub(DAMO_F64 sa, DAMO_F64 sb, DAMO_U32 j)
     return 1.0 - (DAMO_F64)(((DAMO_U64)c[1] << 32 | c[0]) >> 11) * 0x1p-53;
 }
 
-/* Gamma(alpha, 1) by Marsaglia and Tsang (ACM TOMS 26(3), 2000); alpha <
- * 1 as Gamma(alpha + 1) * u^(1 / alpha). 0 for alpha 0 (as NumPy), NaN
- * for alpha < 0, NaN or infinite (NumPy raises), or after 10000 rejected
+/* Gamma(alpha, 1) by Marsaglia and Tsang (ACM TOMS 26(3), 2000) from
+ * uniforms *j, *j + 1, ... (*j moves past those used); alpha < 1 as
+ * Gamma(alpha + 1) * u^(1 / alpha). 0 for alpha 0 (as NumPy), NaN for
+ * alpha < 0, NaN or infinite (NumPy raises), or after 10000 rejected
  * attempts (never met: each is accepted with probability > 0.95). */
-DAMO_FN DAMO_F64 damo_rand_gamma(DAMO_F64 sa, DAMO_F64 sb, DAMO_F64 alpha)
+DAMO_FN DAMO_F64 damo_rand_gamma_at(DAMO_F64 sa, DAMO_F64 sb, DAMO_F64 alpha, DAMO_U32 *j)
 {
     if (alpha == 0)
         return 0.0;
     if (!(alpha > 0 && alpha < 0x1p1000))
         return NAN;
     DAMO_F64 a = alpha < 1 ? alpha + 1 : alpha, d = a - 1.0 / 3.0, c = 1.0 / sqrt(9.0 * d);
-    DAMO_U32 j = 0;
     for (int attempt = 0; attempt < 10000; attempt++) {
-        DAMO_F64 x = damo_rand_normal(1.0 - damo_rand_sub(sa, sb, j), 1.0 - damo_rand_sub(sa, sb, j + 1));
-        DAMO_F64 u = damo_rand_sub(sa, sb, j + 2), v = 1.0 + c * x;
-        j += 3;
+        DAMO_F64 x = damo_rand_normal(1.0 - damo_rand_sub(sa, sb, *j), 1.0 - damo_rand_sub(sa, sb, *j + 1));
+        DAMO_F64 u = damo_rand_sub(sa, sb, *j + 2), v = 1.0 + c * x;
+        *j += 3;
         if (v <= 0)
             continue;
         DAMO_F64 v3 = v * v * v, x2 = x * x;
         if (u < 1.0 - 0.0331 * x2 * x2 ||
             damo_rand_log(u) < 0.5 * x2 + d * (1.0 - v3 + 3.0 * damo_rand_log(v))) {
             DAMO_F64 g = d * v3;
-            return alpha < 1 ? g * damo_rand_exp(damo_rand_log(damo_rand_sub(sa, sb, j)) / alpha) : g;
+            if (alpha >= 1)
+                return g;
+            *j += 1;
+            return g * damo_rand_exp(damo_rand_log(damo_rand_sub(sa, sb, *j - 1)) / alpha);
         }
     }
     return NAN;
+}
+
+DAMO_FN DAMO_F64 damo_rand_gamma(DAMO_F64 sa, DAMO_F64 sb, DAMO_F64 alpha)
+{
+    DAMO_U32 j = 0;
+    return damo_rand_gamma_at(sa, sb, alpha, &j);
+}
+
+/* Binomial(n, p) as a float64 holding the count, by Knuth's recursion
+ * (TAOCP 3.4.1): while n > 16, the median X ~ Beta(a, n + 1 - a) of n
+ * uniforms (two gammas) halves n, then n comparisons. Its only seed is
+ * sa (second counter words 0). -1 (a count no draw gives) for p outside
+ * [0, 1] or NaN, or n negative, fractional or at least 2^53. */
+DAMO_FN DAMO_F64 damo_rand_binomial(DAMO_F64 sa, DAMO_F64 n, DAMO_F64 p)
+{
+    if (!(p >= 0 && p <= 1) || !(n >= 0 && n < 0x1p53) || n != floor(n))
+        return -1.0;
+    DAMO_U32 j = 0;
+    DAMO_F64 k = 0;
+    while (n > 16) {
+        DAMO_F64 a = 1 + floor(n / 2), b = n + 1 - a;
+        DAMO_F64 g1 = damo_rand_gamma_at(sa, 0.0, a, &j), g2 = damo_rand_gamma_at(sa, 0.0, b, &j);
+        DAMO_F64 x = g1 / (g1 + g2);
+        if (x >= p) {
+            n = a - 1;
+            p = p / x;
+        } else {
+            k += a;
+            n = b - 1;
+            p = (p - x) / (1 - x);
+        }
+    }
+    for (DAMO_F64 i = 0; i < n; i += 1)
+        k += 1.0 - damo_rand_sub(sa, 0.0, j++) < p ? 1.0 : 0.0;
+    return k;
 }
 
 /* log(Gamma(x)) for x >= 1: NumPy's random_loggam (Stirling's series

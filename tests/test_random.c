@@ -101,8 +101,8 @@ static float ref_uniform32(uint64_t key, uint64_t ctr, uint64_t i, int pair)
 
 /* ---- the bits: device, host path, fused or not --------------------------- */
 
-/* Float64 normal, exponential, gamma and poisson draws: the same bits on
- * every path. The
+/* Float64 normal, exponential, gamma, poisson and binomial draws: the
+ * same bits on every path. The
  * first flag set's values (fi 0) are kept in *first (taking *v). */
 static void same_bits(const char *what, double **first, double **v, size_t fi, int64_t n)
 {
@@ -121,7 +121,7 @@ static void test_bits(void)
     static const unsigned flag_sets[] = {0, DAMO_FN_DEVICE_ONLY, DAMO_FN_NO_FUSION,
                                          DAMO_FN_NO_FUSION | DAMO_FN_DEVICE_ONLY};
     static const int64_t sizes[] = {1, 17, 4097, 100003};
-    double *first_z = NULL, *first_ex = NULL, *first_ga = NULL, *first_po = NULL;
+    double *first_z = NULL, *first_ex = NULL, *first_ga = NULL, *first_po = NULL, *first_bi = NULL;
     for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {
         int64_t n = sizes[si];
         for (size_t fi = 0; fi < sizeof flag_sets / sizeof flag_sets[0]; fi++) {
@@ -137,6 +137,7 @@ static void test_bits(void)
             damo_var *be = damo_random_bernoulli(s, damo_float(g, 0.25), size);
             damo_var *ga = damo_random_gamma(s, damo_float(g, 0.7), damo_float(g, 1), size, DAMO_FLOAT64);
             damo_var *po = damo_random_poisson(s, damo_float(g, 30), size);
+            damo_var *bi = damo_random_binomial(s, damo_int(g, 100), damo_float(g, 0.3), size);
             /* a counter near 2^64 wraps */
             set_state(damo_random_state(s, 3), 0x0123456789abcdefull, (uint64_t)0 - 7);
             uint64_t st[6][2];
@@ -152,6 +153,9 @@ static void test_bits(void)
             double *vga = run(g, 0, NULL, ga, flags, NULL, &m), *vpo = run(g, 0, NULL, po, flags, NULL, &m);
             same_bits("gamma", &first_ga, &vga, fi, n);
             same_bits("poisson", &first_po, &vpo, fi, n);
+            double *vbi = run(g, 0, NULL, bi, flags, NULL, &m);
+            same_bits("binomial", &first_bi, &vbi, fi, n);
+            free(vbi);
             free(vga);
             free(vpo);
             int bad_u = 0, bad_u32 = 0, bad_k = 0, bad_z = 0, bad_ex = 0, bad_be = 0;
@@ -195,6 +199,7 @@ static void test_bits(void)
     free(first_ex);
     free(first_ga);
     free(first_po);
+    free(first_bi);
 }
 
 /* Keys: variable i's key is block i of the stream keyed by the seed. */
@@ -366,6 +371,8 @@ static void test_rejection_distributions(void)
     damo_var *bt = damo_random_beta(s, damo_float(g, 2), damo_float(g, 3), size, DAMO_FLOAT64);
     damo_var *p4 = damo_random_poisson(s, damo_float(g, 4), size);
     damo_var *p50 = damo_random_poisson(s, damo_float(g, 50), size);
+    damo_var *b10 = damo_random_binomial(s, damo_int(g, 10), damo_float(g, 0.3), size);
+    damo_var *b1k = damo_random_binomial(s, damo_int(g, 1000), damo_float(g, 0.4), size);
     CHECK(damo_var_dtype(g2) == DAMO_FLOAT32 && damo_var_dtype(p4) == DAMO_INT64);
     double *v;
     /* central fourth moments from scipy.stats (gamma(2.5, scale=2),
@@ -397,6 +404,25 @@ static void test_rejection_distributions(void)
         double c = chi2_poisson(v, m, 50, 29, 71);
         CHECK_MSG(c < 76.084, "poisson(50) chi-square %.2f", c);
     }
+    free(v);
+    /* binomial: mean n p, variance n p q, mu4 n p q (1 + 3 (n - 2) p q);
+     * chi-square over k = 0..10 at the 0.999 quantile of 10 degrees of
+     * freedom, 29.588 (scipy.stats.chi2.ppf) */
+    if ((v = run(g, 0, NULL, b10, 0, NULL, &m))) {
+        check_moments("binomial(10, 0.3)", v, m, 3, 2.1, 2.1 * (1 + 3 * 8 * 0.21));
+        double counts[11] = {0}, chi2 = 0;
+        for (int64_t i = 0; i < m; i++)
+            counts[(int)v[i]]++;
+        for (int k = 0; k <= 10; k++) {
+            double e = (double)m * exp(lgamma(11.0) - lgamma(k + 1.0) - lgamma(11.0 - k) +
+                                       k * log(0.3) + (10 - k) * log(0.7));
+            chi2 += (counts[k] - e) * (counts[k] - e) / e;
+        }
+        CHECK_MSG(chi2 < 29.588, "binomial(10, 0.3) chi-square %.2f", chi2);
+    }
+    free(v);
+    if ((v = run(g, 0, NULL, b1k, 0, NULL, &m)))
+        check_moments("binomial(1000, 0.4)", v, m, 400, 240, 240 * (1 + 3 * 998 * 0.24));
     free(v);
     damo_random_stream_free(s);
     damo_graph_free(g);
@@ -714,6 +740,10 @@ static void test_errors(void)
     CHECK_STR_HAS(damo_graph_errmsg(g), "a or b <= 0");
     CHECK(!damo_random_poisson(s, damo_float(g, -3), two));
     CHECK_STR_HAS(damo_graph_errmsg(g), "lam < 0");
+    CHECK(!damo_random_binomial(s, damo_int(g, 5), damo_float(g, 1.5), two));
+    CHECK_STR_HAS(damo_graph_errmsg(g), "n < 0 or p outside [0, 1]");
+    CHECK(!damo_random_binomial(s, damo_float(g, 5), damo_float(g, 0.5), two));
+    CHECK_INT(damo_graph_errcode(g), DAMO_ERR_TYPE);
     CHECK(!damo_random_bernoulli(s, damo_float(g, 1.5), two));
     CHECK_STR_HAS(damo_graph_errmsg(g), "p outside [0, 1]");
     CHECK(!damo_random_uniform(s, damo_float(g, 0), damo_float(g, 1), two, DAMO_INT32));
@@ -762,6 +792,14 @@ static void test_errors(void)
     v = run(g, 1, &sd, damo_random_poisson(s, sd, two), 0, (damo_arg[]){DAMO_ARG(sha)}, &m);
     CHECK(v && v[0] == 0 && v[1] == -1);
     free(v);
+    /* binomial: -1 for p outside [0, 1]; p 0 and 1 give 0 and n */
+    double bpv[2] = {1, 1.5};
+    damo_array *bpa = damo_array_from_data(ctx, DAMO_FLOAT64, 1, (int64_t[]){2}, bpv);
+    v = run(g, 1, &sd, damo_random_binomial(s, damo_int(g, 40), sd, two), 0,
+            (damo_arg[]){DAMO_ARG(bpa)}, &m);
+    CHECK(v && v[0] == 40 && v[1] == -1);
+    free(v);
+    damo_array_release(bpa);
     damo_array_release(sha);
     /* p = -1 and 2: never and always */
     double pv[2] = {-1, 2};

@@ -124,20 +124,20 @@ static int not_positive(double x) { return !(x > 0); }
 static int outside_unit(double p) { return !(p >= 0 && p <= 1); }
 
 /* The constant parameters NumPy's Generator refuses (ValueError), checked
- * before a draw takes a state: those of the parameters in mask (bit i:
- * parameter i) for which bad holds, `why` saying which. */
+ * before a draw takes a state: parameter i is refused where bad[i] (when
+ * not NULL) holds, `why` saying which. */
 typedef struct refusal {
-    unsigned mask;
-    int (*bad)(double);
+    int (*bad[2])(double);
     const char *why;
 } refusal;
 
-static const refusal REFUSE_NORMAL = {2u, negative, "std < 0"};
-static const refusal REFUSE_SCALE = {1u, negative, "scale < 0"};
-static const refusal REFUSE_GAMMA = {3u, negative, "shape or scale < 0"};
-static const refusal REFUSE_BETA = {3u, not_positive, "a or b <= 0"};
-static const refusal REFUSE_POISSON = {1u, negative, "lam < 0"};
-static const refusal REFUSE_BERNOULLI = {1u, outside_unit, "p outside [0, 1]"};
+static const refusal REFUSE_NORMAL = {{NULL, negative}, "std < 0"};
+static const refusal REFUSE_SCALE = {{negative, NULL}, "scale < 0"};
+static const refusal REFUSE_GAMMA = {{negative, negative}, "shape or scale < 0"};
+static const refusal REFUSE_BETA = {{not_positive, not_positive}, "a or b <= 0"};
+static const refusal REFUSE_POISSON = {{negative, NULL}, "lam < 0"};
+static const refusal REFUSE_BERNOULLI = {{outside_unit, NULL}, "p outside [0, 1]"};
+static const refusal REFUSE_BINOMIAL = {{negative, outside_unit}, "n < 0 or p outside [0, 1]"};
 
 static int int_dtype(damo_graph *g, const char *what, const damo_var *v)
 {
@@ -178,7 +178,7 @@ static damo_status draw_begin(damo_random_stream *s, const char *what, int n_par
     if (dtype != DAMO_INT64 && !float_dtype(g, what, dtype))
         return DAMO_ERR_TYPE;
     for (int i = 0; refuse && i < n_par; i++)
-        if ((refuse->mask >> i & 1u) && const_any(par[i], refuse->bad))
+        if (refuse->bad[i] && const_any(par[i], refuse->bad[i]))
             return err_set(&g->err, DAMO_ERR_INVALID, "%s: %s (NumPy's ValueError)", what,
                            refuse->why);
     if (size && size->g != g)
@@ -363,4 +363,19 @@ damo_var *damo_random_poisson(damo_random_stream *s, damo_var *lam, damo_var *si
         return NULL;
     seeds(&d, &sa, &sb);
     return damo_cast(sub_draw(d.g, OP_RAND_POISSON, sa, sb, lam), DAMO_INT64);
+}
+
+damo_var *damo_random_binomial(damo_random_stream *s, damo_var *n, damo_var *p, damo_var *size)
+{
+    damo_var *par[2] = {n, p}, *sa, *sb;
+    draw d;
+    damo_graph *g = builder_graph("binomial", 2, par);
+    if (!g || !int_dtype(g, "binomial", n) ||
+        draw_begin(s, "binomial", 2, par, size, DAMO_INT64, &REFUSE_BINOMIAL, &d) != DAMO_OK)
+        return NULL;
+    seeds(&d, &sa, &sb);
+    op_params q = {0};
+    damo_var *in[3] = {sa, as_dtype(n, DAMO_FLOAT64), as_dtype(p, DAMO_FLOAT64)};
+    return damo_cast(sa && in[1] && in[2] ? graph_apply(d.g, OP_RAND_BINOMIAL, &q, in, 3) : NULL,
+                     DAMO_INT64);
 }
