@@ -796,7 +796,7 @@ size_t damo_function_n_temp_buffers(const damo_function *f);
  * arithmetic); float32 normal and exponential draws pass through the
  * device's log (and cos), so they differ where its last ulps differ. A draw read only by elementwise operations is computed inside
  * their fused kernel; no buffer holds it. Not yet drawn:
- * truncated normal, choice and permutation.
+ * truncated normal.
  *
  * Keys: variable i of a stream seeded with s gets the key Philox gives
  * for key s, counter i (the stream's "temporary generator"), and counter 0.
@@ -886,6 +886,17 @@ damo_var *damo_random_poisson(damo_random_stream *s, damo_var *lam, damo_var *si
  *  Constants n < 0 or p outside [0, 1] are refused; at run time they (and
  *  n >= 2^53) give -1. */
 damo_var *damo_random_binomial(damo_random_stream *s, damo_var *n, damo_var *p, damo_var *size);
+/** int64 random permutation of 0..n-1 (n an integer scalar variable), by
+ *  a Fisher-Yates shuffle on the host from the blocks of the variable's
+ *  state (element i of the shuffle picks among i + 1 places by 64 random
+ *  bits mod i + 1, a bias below (i + 1) / 2^64); the counter advances by
+ *  n. A constant n < 0 is refused; at run time it is DAMO_ERR_INVALID. */
+damo_var *damo_random_permutation(damo_random_stream *s, damo_var *n);
+/** k elements of the vector a chosen without replacement (numpy's
+ *  choice(a, k, replace=False)): a taken at the first k entries of a
+ *  permutation of its length. k larger than a statically known length is
+ *  refused; at run time the result then has a's length. */
+damo_var *damo_random_choice(damo_random_stream *s, damo_var *a, int64_t k);
 /** int64 integers on [low, high) (integer parameters): low + r mod
  *  (high - low) for 64 random bits r, biased by less than (high - low) /
  *  2^64. Constants with low >= high are refused (NumPy's ValueError); at

@@ -105,7 +105,8 @@ static const step_class *class_of(op_id op)
     case OP_SHAPE:
     case OP_SHAPE_I:
     case OP_ARANGE:
-    case OP_EYE: return &step_host;
+    case OP_EYE:
+    case OP_PERMUTATION: return &step_host;
     default: return NULL;
     }
 }

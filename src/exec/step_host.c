@@ -1,6 +1,6 @@
 /* Host steps: values computed on the host from shapes and scalars
- * (shape, shape_i, arange, eye), written to host memory; a kernel that
- * reads one uploads it. */
+ * (shape, shape_i, arange, eye, a random permutation), written to host
+ * memory; a kernel that reads one uploads it. */
 #include <stdio.h>
 #include <string.h>
 
@@ -72,6 +72,19 @@ static damo_status host_run(plan *p, pstep *s, damo_err *e)
         if (!dst)
             return e->code;
         eye_fill(n->out[0]->type.dtype, sizes[0], sizes[1], n->params.k, dst);
+        return DAMO_OK;
+    }
+    if (n->op == OP_PERMUTATION) {
+        int64_t v[3];
+        for (int k = 0; k < 3; k++)
+            if (plan_host_int(p->cur[s->in[k]], &v[k], e) != DAMO_OK)
+                return e->code;
+        if (v[2] < 0)
+            return err_set(e, DAMO_ERR_INVALID, "permutation: n is negative (%lld)", (long long)v[2]);
+        int64_t *dst = output(p, s, 1, &v[2], e);
+        if (!dst)
+            return e->code;
+        permutation_fill((uint64_t)v[0], (uint64_t)v[1], v[2], dst);
         return DAMO_OK;
     }
     const damo_array *x = p->cur[s->in[0]];

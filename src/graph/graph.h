@@ -49,6 +49,8 @@ typedef enum op_id {
     OP_INDEX_GRID,    /* the element positions of a random draw: a view with
                        * C-contiguous strides over one uint64 zero, read only
                        * as an index input (scalar/program.h), never loaded */
+    OP_PERMUTATION,   /* a random permutation of 0..n-1 from a key and a
+                       * counter (on the host) */
     OP_COUNT
 } op_id;
 

@@ -175,6 +175,8 @@ static const op_info registry[OP_COUNT] = {
     [OP_INC_TAKE] = {.name = "inc_take", .arity = 3, .n_out = 1, FACETS(inc_take), .grad = inc_take_grad},
     [OP_DOT] = {.name = "dot", .arity = 2, .n_out = 1, FACETS(dot), .grad = dot_grad},
     [OP_GEMM] = {.name = "gemm", .arity = 5, .n_out = 1, FACETS(gemm)},
+    [OP_PERMUTATION] = {.name = "permutation", .arity = 3, .n_out = 1, .flags = OPF_IMPURE,
+                        .infer = permutation_infer},
     [OP_INDEX_GRID] = {.name = "index_grid", .arity = -1, .n_out = 1, .flags = OPF_VIEW,
                        .infer = alloc_infer},
 #undef FACETS

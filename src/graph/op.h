@@ -116,6 +116,10 @@ int64_t arange_length(damo_dtype dtype, hval start, hval stop, hval step);
 int arange_step_zero(damo_dtype dtype, hval step);
 void arange_fill(damo_dtype dtype, hval start, hval step, int64_t n, void *out);
 void eye_fill(damo_dtype dtype, int64_t rows, int64_t cols, int64_t k, void *out);
+/* A random permutation of 0..n-1 from the blocks (key, ctr + i), as the
+ * host step of OP_PERMUTATION computes it. */
+damo_status permutation_infer(const gnode *n, gtype *types, weak_kind *weak, damo_err *e);
+void permutation_fill(uint64_t key, uint64_t ctr, int64_t n, int64_t *out);
 
 /* The row an index v of dtype idx_dtype picks in an axis of `rows`
  * (negative entries count from the end), or -1 when out of range; and the

@@ -596,6 +596,37 @@ damo_status eye_host(const gnode *n, void *const *in, void *const *out, damo_err
     return DAMO_OK;
 }
 
+/* ---- permutation ------------------------------------------------------------ */
+
+/* Inputs: key, counter (uint64 scalars) and n (an integer scalar). */
+damo_status permutation_infer(const gnode *n, gtype *types, weak_kind *weak, damo_err *e)
+{
+    (void)weak;
+    (void)e;
+    const damo_var *len = n->in[2];
+    types[0].dtype = DAMO_INT64;
+    types[0].ndim = 1;
+    types[0].shape[0] = len->kind == VAR_CONST
+                            ? hval_convert(len->type.dtype, DAMO_INT64, hval_load(len->type.dtype, len->data, 0)).i
+                            : DAMO_DIM_UNKNOWN;
+    return DAMO_OK;
+}
+
+void permutation_fill(uint64_t key, uint64_t ctr, int64_t n, int64_t *out)
+{
+    for (int64_t i = 0; i < n; i++)
+        out[i] = i;
+    /* Fisher-Yates, position i swapped with one of 0..i picked by the 64
+     * bits of block ctr + i (bias below (i + 1) / 2^64) */
+    for (int64_t i = n - 1; i > 0; i--) {
+        uint64_t r = op_eval(SOP_RAND_U64, DAMO_UINT64, (hval){.u = key}, (hval){.u = ctr},
+                             (hval){.u = (uint64_t)i}).u;
+        int64_t j = (int64_t)(r % (uint64_t)(i + 1)), t = out[i];
+        out[i] = out[j];
+        out[j] = t;
+    }
+}
+
 damo_var *damo_eye(damo_var *n, damo_var *m, int k, damo_dtype dtype)
 {
     if (!n)

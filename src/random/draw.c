@@ -379,3 +379,40 @@ damo_var *damo_random_binomial(damo_random_stream *s, damo_var *n, damo_var *p, 
     return damo_cast(sa && in[1] && in[2] ? graph_apply(d.g, OP_RAND_BINOMIAL, &q, in, 3) : NULL,
                      DAMO_INT64);
 }
+
+/* Permutations are drawn on the host (a Fisher-Yates shuffle needs the
+ * whole vector), from the blocks of a state like any draw's. */
+damo_var *damo_random_permutation(damo_random_stream *s, damo_var *n)
+{
+    damo_graph *g = builder_graph("permutation", 1, &n);
+    if (!g || !int_dtype(g, "permutation", n))
+        return NULL;
+    if (n->type.ndim != 0)
+        return err_set(&g->err, DAMO_ERR_SHAPE, "permutation: n must be a scalar"), NULL;
+    if (n->kind == VAR_CONST && hval_convert(n->type.dtype, DAMO_INT64, hval_load(n->type.dtype, n->data, 0)).i < 0)
+        return err_set(&g->err, DAMO_ERR_INVALID, "permutation: n < 0 (NumPy's ValueError)"), NULL;
+    draw d;
+    damo_var *len = as_dtype(n, DAMO_INT64), *size = damo_reshape(len, 1, (int64_t[]){1});
+    if (draw_begin(s, "permutation", 1, &len, size, DAMO_INT64, NULL, &d) != DAMO_OK)
+        return NULL;
+    op_params p = {0};
+    damo_var *in[3] = {d.key, d.ctr, len};
+    return graph_apply(g, OP_PERMUTATION, &p, in, 3);
+}
+
+damo_var *damo_random_choice(damo_random_stream *s, damo_var *a, int64_t k)
+{
+    if (!a)
+        return NULL;
+    damo_graph *g = a->g;
+    if (a->type.ndim != 1)
+        return err_set(&g->err, DAMO_ERR_SHAPE, "choice: a must be a vector (got %d dimensions)",
+                       a->type.ndim), NULL;
+    if (k < 0 || (a->type.shape[0] != DAMO_DIM_UNKNOWN && k > a->type.shape[0]))
+        return err_set(&g->err, DAMO_ERR_INVALID, "choice: cannot take a sample of %lld from %lld "
+                       "without replacement (NumPy's ValueError)", (long long)k,
+                       (long long)a->type.shape[0]), NULL;
+    damo_slice first = DAMO_SLICE(0, k, 1);
+    damo_var *perm = damo_random_permutation(s, damo_shape_i(a, 0));
+    return damo_take(a, damo_subtensor(perm, 1, &first));
+}
