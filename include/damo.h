@@ -790,13 +790,13 @@ size_t damo_function_n_temp_buffers(const damo_function *f);
  * Element i of a draw is computed from the Philox4x32-10 block at counter
  * (counter + i mod 2^64, 0, 0) under the variable's key (Random123's
  * layout), whatever the device, work-group size or fusion: integers,
- * bernoulli, uniform, poisson, binomial, gamma, beta, and float64 normal
- * and exponential draws are the same bits on every device and the host
- * (damo computes their logs, exponentials and cosines itself, with IEEE
- * arithmetic); float32 normal and exponential draws pass through the
- * device's log (and cos), so they differ where its last ulps differ. A draw read only by elementwise operations is computed inside
- * their fused kernel; no buffer holds it. Not yet drawn:
- * truncated normal.
+ * bernoulli, uniform, poisson, binomial, gamma, beta, truncated normal,
+ * permutation, and float64 normal and exponential draws are the same bits
+ * on every device and the host (damo computes their logs, exponentials
+ * and cosines itself, with IEEE arithmetic); float32 normal and
+ * exponential draws pass through the device's log (and cos), so they
+ * differ where its last ulps differ. A draw read only by elementwise
+ * operations is computed inside their fused kernel; no buffer holds it.
  *
  * Keys: variable i of a stream seeded with s gets the key Philox gives
  * for key s, counter i (the stream's "temporary generator"), and counter 0.
@@ -897,6 +897,16 @@ damo_var *damo_random_permutation(damo_random_stream *s, damo_var *n);
  *  permutation of its length. k larger than a statically known length is
  *  refused; at run time the result then has a's length. */
 damo_var *damo_random_choice(damo_random_stream *s, damo_var *a, int64_t k);
+/** Normal(mean, std) truncated to [low, high] (scipy's truncnorm with a =
+ *  (low - mean) / std, b = (high - mean) / std; infinite bounds allowed)
+ *  by Robert's rejection, computed in float64 (the same bits everywhere)
+ *  and given in dtype (DAMO_FLOAT64 or DAMO_FLOAT32), clipped to [low,
+ *  high] against rounding. Its sub-stream has binomial's 53-bit seed.
+ *  Constants std < 0 or low >= high are refused; at run time they give
+ *  NaN. */
+damo_var *damo_random_truncated_normal(damo_random_stream *s, damo_var *mean, damo_var *std,
+                                       damo_var *low, damo_var *high, damo_var *size,
+                                       damo_dtype dtype);
 /** int64 integers on [low, high) (integer parameters): low + r mod
  *  (high - low) for 64 random bits r, biased by less than (high - low) /
  *  2^64. Constants with low >= high are refused (NumPy's ValueError); at

@@ -101,8 +101,8 @@ static float ref_uniform32(uint64_t key, uint64_t ctr, uint64_t i, int pair)
 
 /* ---- the bits: device, host path, fused or not --------------------------- */
 
-/* Float64 normal, exponential, gamma, poisson and binomial draws: the
- * same bits on every path. The
+/* Float64 normal, exponential, gamma, poisson, binomial and truncated
+ * normal draws: the same bits on every path. The
  * first flag set's values (fi 0) are kept in *first (taking *v). */
 static void same_bits(const char *what, double **first, double **v, size_t fi, int64_t n)
 {
@@ -121,7 +121,8 @@ static void test_bits(void)
     static const unsigned flag_sets[] = {0, DAMO_FN_DEVICE_ONLY, DAMO_FN_NO_FUSION,
                                          DAMO_FN_NO_FUSION | DAMO_FN_DEVICE_ONLY};
     static const int64_t sizes[] = {1, 17, 4097, 100003};
-    double *first_z = NULL, *first_ex = NULL, *first_ga = NULL, *first_po = NULL, *first_bi = NULL;
+    double *first_z = NULL, *first_ex = NULL, *first_ga = NULL, *first_po = NULL, *first_bi = NULL,
+           *first_tn = NULL;
     for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {
         int64_t n = sizes[si];
         for (size_t fi = 0; fi < sizeof flag_sets / sizeof flag_sets[0]; fi++) {
@@ -138,6 +139,9 @@ static void test_bits(void)
             damo_var *ga = damo_random_gamma(s, damo_float(g, 0.7), damo_float(g, 1), size, DAMO_FLOAT64);
             damo_var *po = damo_random_poisson(s, damo_float(g, 30), size);
             damo_var *bi = damo_random_binomial(s, damo_int(g, 100), damo_float(g, 0.3), size);
+            damo_var *tn = damo_random_truncated_normal(s, damo_float(g, 0), damo_float(g, 1),
+                                                        damo_float(g, 1), damo_float(g, 4), size,
+                                                        DAMO_FLOAT64);
             /* a counter near 2^64 wraps */
             set_state(damo_random_state(s, 3), 0x0123456789abcdefull, (uint64_t)0 - 7);
             uint64_t st[6][2];
@@ -156,6 +160,9 @@ static void test_bits(void)
             double *vbi = run(g, 0, NULL, bi, flags, NULL, &m);
             same_bits("binomial", &first_bi, &vbi, fi, n);
             free(vbi);
+            double *vtn = run(g, 0, NULL, tn, flags, NULL, &m);
+            same_bits("truncated normal", &first_tn, &vtn, fi, n);
+            free(vtn);
             free(vga);
             free(vpo);
             int bad_u = 0, bad_u32 = 0, bad_k = 0, bad_z = 0, bad_ex = 0, bad_be = 0;
@@ -200,6 +207,7 @@ static void test_bits(void)
     free(first_ga);
     free(first_po);
     free(first_bi);
+    free(first_tn);
 }
 
 /* Keys: variable i's key is block i of the stream keyed by the seed. */
@@ -718,6 +726,61 @@ static void test_gradients(void)
     damo_graph_free(g);
 }
 
+static double tn_a, tn_b, tn_mean, tn_std;
+static double phi(double x) { return 0.5 * erfc(-x / sqrt(2)); }
+static double cdf_truncnorm(double x)
+{
+    double z = (x - tn_mean) / tn_std;
+    return (phi(z) - phi(tn_a)) / (phi(tn_b) - phi(tn_a));
+}
+
+/* Truncated normals: every proposal of Robert's algorithm (narrow around
+ * 0, upper tail, narrow off 0, mirrored lower tail, wide) against
+ * scipy.stats.truncnorm(a, b, loc, scale)'s mean, variance and
+ * expect((x - mean)**4) (scipy 1.17), within [low, high], and KS. */
+static void test_truncated_normal(void)
+{
+    static const struct {
+        double mean, std, low, high, mu, var, mu4;
+    } cases[] = {
+        {1, 2, 0, 4, 1.7125457683541194, 1.1209926006049002, 2.5865506056864915},
+        {1, 2, 5, INFINITY, 5.74643106564568, 0.45711640165633316, 1.2576181158448316},
+        {0, 1, 0.5, 0.75, 0.6217528842191813, 0.005191176744350212, 4.867322882181211e-05},
+        {0, 1, -INFINITY, -1.5, -1.9386771666225433, 0.1495465935502024, 0.1237757828959838},
+        {0, 1, -3, 3, 0.0, 0.9733369246625415, 2.6800430959504986},
+    };
+    damo_graph *g = damo_graph_new(ctx);
+    damo_random_stream *s = damo_random_stream_new(ctx, 404);
+    int64_t n = NS, m = 0;
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        damo_var *x = damo_random_truncated_normal(
+            s, damo_float(g, cases[c].mean), damo_float(g, cases[c].std), damo_float(g, cases[c].low),
+            damo_float(g, cases[c].high), damo_size(g, 1, &n), DAMO_FLOAT64);
+        double *v = run(g, 0, NULL, x, 0, NULL, &m);
+        if (!v)
+            continue;
+        char what[64];
+        snprintf(what, sizeof what, "truncated normal %zu", c);
+        check_moments(what, v, m, cases[c].mu, cases[c].var, cases[c].mu4);
+        int inside = 1;
+        for (int64_t i = 0; i < m; i++)
+            inside &= v[i] >= cases[c].low && v[i] <= cases[c].high;
+        CHECK_MSG(inside, "%s leaves [low, high]", what);
+        tn_mean = cases[c].mean;
+        tn_std = cases[c].std;
+        tn_a = (cases[c].low - tn_mean) / tn_std;
+        tn_b = (cases[c].high - tn_mean) / tn_std;
+        double d = ks(v, m, cdf_truncnorm);
+        CHECK_MSG(d < KS_LIMIT, "%s: KS %.5f >= %.5f", what, d, KS_LIMIT);
+        free(v);
+    }
+    CHECK(!damo_random_truncated_normal(s, damo_float(g, 0), damo_float(g, 1), damo_float(g, 2),
+                                        damo_float(g, 2), NULL, DAMO_FLOAT64));
+    CHECK_STR_HAS(damo_graph_errmsg(g), "low >= high");
+    damo_random_stream_free(s);
+    damo_graph_free(g);
+}
+
 /* Permutations against a Fisher-Yates shuffle over the reference bits;
  * the first element uniform over many calls (chi-square, 9 degrees of
  * freedom, 0.999 quantile 27.88); choice without replacement. */
@@ -916,6 +979,7 @@ int main(void)
     test_reductions();
     test_gradients();
     test_permutation();
+    test_truncated_normal();
     test_errors();
     damo_ctx_free(ctx);
     return check_done();

@@ -127,7 +127,7 @@ static int outside_unit(double p) { return !(p >= 0 && p <= 1); }
  * before a draw takes a state: parameter i is refused where bad[i] (when
  * not NULL) holds, `why` saying which. */
 typedef struct refusal {
-    int (*bad[2])(double);
+    int (*bad[4])(double);
     const char *why;
 } refusal;
 
@@ -138,6 +138,7 @@ static const refusal REFUSE_BETA = {{not_positive, not_positive}, "a or b <= 0"}
 static const refusal REFUSE_POISSON = {{negative, NULL}, "lam < 0"};
 static const refusal REFUSE_BERNOULLI = {{outside_unit, NULL}, "p outside [0, 1]"};
 static const refusal REFUSE_BINOMIAL = {{negative, outside_unit}, "n < 0 or p outside [0, 1]"};
+static const refusal REFUSE_TRUNCNORM = {{NULL, negative}, "std < 0"};
 
 static int int_dtype(damo_graph *g, const char *what, const damo_var *v)
 {
@@ -415,4 +416,32 @@ damo_var *damo_random_choice(damo_random_stream *s, damo_var *a, int64_t k)
     damo_slice first = DAMO_SLICE(0, k, 1);
     damo_var *perm = damo_random_permutation(s, damo_shape_i(a, 0));
     return damo_take(a, damo_subtensor(perm, 1, &first));
+}
+
+damo_var *damo_random_truncated_normal(damo_random_stream *s, damo_var *mean, damo_var *std,
+                                       damo_var *low, damo_var *high, damo_var *size,
+                                       damo_dtype dtype)
+{
+    damo_var *par[4] = {mean, std, low, high}, *sa, *sb;
+    damo_graph *g = builder_graph("truncated_normal", 4, par);
+    if (g && low->kind == VAR_CONST && high->kind == VAR_CONST && !low->type.ndim &&
+        !high->type.ndim &&
+        !(hval_to_double(low->type.dtype, hval_load(low->type.dtype, low->data, 0)) <
+          hval_to_double(high->type.dtype, hval_load(high->type.dtype, high->data, 0))))
+        return err_set(&g->err, DAMO_ERR_INVALID, "truncated_normal: low >= high (scipy's "
+                       "truncnorm refuses it)"), NULL;
+    draw d;
+    if (!g || draw_begin(s, "truncated_normal", 4, par, size, dtype, &REFUSE_TRUNCNORM, &d) != DAMO_OK)
+        return NULL;
+    seeds(&d, &sa, &sb);
+    mean = as_dtype(mean, DAMO_FLOAT64);
+    std = as_dtype(std, DAMO_FLOAT64);
+    low = as_dtype(low, DAMO_FLOAT64);
+    high = as_dtype(high, DAMO_FLOAT64);
+    op_params q = {0};
+    damo_var *in[3] = {sa, damo_true_div(damo_sub(low, mean), std), damo_true_div(damo_sub(high, mean), std)};
+    damo_var *z = sa && in[1] && in[2] ? graph_apply(g, OP_RAND_TRUNCNORM, &q, in, 3) : NULL;
+    /* rounding in mean + std * z must not leave [low, high] */
+    damo_var *x = damo_clip(damo_add(mean, damo_mul(std, z)), low, high);
+    return as_dtype(nan_where_negative(std, x), dtype);
 }
