@@ -226,6 +226,14 @@ static void test_keys(void)
         CHECK(st[0] == ref_bits(234, i, 0, 0));
         CHECK(st[1] == 0);
     }
+    /* Random123's first vector (key 0, counter 0: words 6627e8d5 e169c58d
+     * ...) through the library on the device: element 0 of a uniform */
+    damo_var *u = damo_random_uniform(s, damo_float(g, 0), damo_float(g, 1), size, DAMO_FLOAT64);
+    set_state(damo_random_state(s, 3), 0, 0);
+    int64_t m = 0;
+    double *v = run(g, 0, NULL, u, DAMO_FN_DEVICE_ONLY, NULL, &m);
+    CHECK(v && v[0] == (double)(0xe169c58d6627e8d5ull >> 11) * 0x1p-53);
+    free(v);
     damo_random_stream_free(s);
     damo_graph_free(g);
 }
