@@ -846,7 +846,7 @@ damo_var *damo_random_uniform(damo_random_stream *s, damo_var *low, damo_var *hi
                               damo_var *size, damo_dtype dtype);
 /** Normal(mean, std) by Box-Muller from the two 53-bit (24-bit) uniforms
  *  of one block. dtype DAMO_FLOAT64 or DAMO_FLOAT32. In float64 the log
- *  and cosine are damo's own (IEEE arithmetic only, within 2 ulp of libm),
+ *  and cosine are damo's own (IEEE arithmetic only, within 1e-14 of libm),
  *  so the numbers are the same bits on every device and the host; in
  *  float32 they are the device's. A constant std < 0 is refused; a
  *  variable one gives NaN where std < 0. */
@@ -869,8 +869,9 @@ damo_var *damo_random_bernoulli(damo_random_stream *s, damo_var *p, damo_var *si
  *  uniforms as its rejections need from a Philox sub-stream of its own,
  *  seeded by its block; its state still advances by one per element.
  *  Constants NumPy refuses (shape or scale < 0; a or b <= 0) are refused;
- *  at run time they give NaN (shape 0 gives 0, as NumPy). No gradient
- *  flows into shape, a or b (scale's does). */
+ *  at run time a negative shape, scale, a or b gives NaN, and shape 0
+ *  gives 0 (as NumPy), so a 0 gives 0 and b 0 gives 1. No gradient flows
+ *  into shape, a or b (scale's does). */
 damo_var *damo_random_gamma(damo_random_stream *s, damo_var *shape, damo_var *scale,
                             damo_var *size, damo_dtype dtype);
 damo_var *damo_random_beta(damo_random_stream *s, damo_var *a, damo_var *b, damo_var *size,
@@ -903,7 +904,7 @@ damo_var *damo_random_choice(damo_random_stream *s, damo_var *a, int64_t k);
  *  and given in dtype (DAMO_FLOAT64 or DAMO_FLOAT32), clipped to [low,
  *  high] against rounding. Its sub-stream has binomial's 53-bit seed.
  *  Constants std < 0 or low >= high are refused; at run time they give
- *  NaN. */
+ *  NaN (std 0 gives the mean). */
 damo_var *damo_random_truncated_normal(damo_random_stream *s, damo_var *mean, damo_var *std,
                                        damo_var *low, damo_var *high, damo_var *size,
                                        damo_dtype dtype);

@@ -842,6 +842,12 @@ static void test_permutation(void)
     for (int i = 0; i < 3; i++)
         CHECK(cv[i] >= 10 && cv[i] <= 15 && cv[i] == floor(cv[i]));
     damo_array_release(out);
+    /* k beyond a's length at run time: a's length */
+    damo_array *a2 = damo_array_from_data(ctx, DAMO_FLOAT64, 1, (int64_t[]){2}, av);
+    CHECK(damo_call(fc, (damo_arg[]){DAMO_ARG(a2)}, 1, &out, 1) == DAMO_OK);
+    CHECK_INT(damo_array_size(out), 2);
+    damo_array_release(out);
+    damo_array_release(a2);
     damo_array_release(aa);
     CHECK(!damo_random_choice(s, damo_tensor(g, DAMO_FLOAT64, 1, (int64_t[]){2}, "b"), 3));
     CHECK_INT(damo_graph_errcode(g), DAMO_ERR_INVALID);
@@ -866,6 +872,9 @@ static void test_errors(void)
     CHECK(!damo_random_integers(s, damo_int(g, 5), damo_int(g, 5), two));
     CHECK_INT(damo_graph_errcode(g), DAMO_ERR_INVALID);
     CHECK_STR_HAS(damo_graph_errmsg(g), "low >= high");
+    CHECK(!damo_random_truncated_normal(s, damo_float(g, 0), damo_float(g, -1), damo_float(g, 0),
+                                        damo_float(g, 1), two, DAMO_FLOAT64));
+    CHECK_STR_HAS(damo_graph_errmsg(g), "truncated_normal: std < 0");
     CHECK(!damo_random_exponential(s, damo_float(g, -1), two, DAMO_FLOAT64));
     CHECK_STR_HAS(damo_graph_errmsg(g), "scale < 0");
     CHECK(!damo_random_gamma(s, damo_float(g, -1), damo_float(g, 1), two, DAMO_FLOAT64));
@@ -923,6 +932,26 @@ static void test_errors(void)
             (damo_arg[]){DAMO_ARG(sha)}, &m);
     CHECK(v && v[0] == 0 && isnan(v[1]));
     free(v);
+    v = run(g, 1, &sd, damo_random_beta(s, sd, damo_float(g, 2), two, DAMO_FLOAT64), 0,
+            (damo_arg[]){DAMO_ARG(sha)}, &m);
+    CHECK(v && v[0] == 0 && isnan(v[1]));
+    free(v);
+    v = run(g, 1, &sd, damo_random_beta(s, damo_float(g, 2), sd, two, DAMO_FLOAT64), 0,
+            (damo_arg[]){DAMO_ARG(sha)}, &m);
+    CHECK(v && v[0] == 1 && isnan(v[1]));
+    free(v);
+    /* truncated normal: the mean for std 0, NaN for std < 0 and for low >=
+     * high */
+    v = run(g, 1, &sd, damo_random_truncated_normal(s, damo_float(g, 0), sd, damo_float(g, -1),
+                                                    damo_float(g, 1), two, DAMO_FLOAT64),
+            0, (damo_arg[]){DAMO_ARG(sha)}, &m);
+    CHECK(v && v[0] == 0 && isnan(v[1]));
+    free(v);
+    v = run(g, 1, &sd, damo_random_truncated_normal(s, damo_float(g, 0), damo_float(g, 1), sd,
+                                                    damo_float(g, 0), two, DAMO_FLOAT64),
+            0, (damo_arg[]){DAMO_ARG(sha)}, &m);
+    CHECK(v && isnan(v[0]) && !isnan(v[1]) && v[1] >= -1 && v[1] <= 0);
+    free(v);
     v = run(g, 1, &sd, damo_random_poisson(s, sd, two), 0, (damo_arg[]){DAMO_ARG(sha)}, &m);
     CHECK(v && v[0] == 0 && v[1] == -1);
     free(v);
@@ -934,6 +963,11 @@ static void test_errors(void)
     CHECK(v && v[0] == 40 && v[1] == -1);
     free(v);
     damo_array_release(bpa);
+    damo_var *bn = damo_lscalar(g, "bn");
+    v = run(g, 1, &bn, damo_random_binomial(s, bn, damo_float(g, 0.5), two), 0,
+            (damo_arg[]){DAMO_INT(-1)}, &m);
+    CHECK(v && v[0] == -1 && v[1] == -1);
+    free(v);
     damo_array_release(sha);
     /* p = -1 and 2: never and always */
     double pv[2] = {-1, 2};
