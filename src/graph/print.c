@@ -149,8 +149,18 @@ const char *gprint_id(gprint *pr, const damo_var *v, char *buf, size_t size)
     return buf;
 }
 
-/* The name a variable is printed with: its op, its value or its name. */
-static void var_text(strbuf *b, const damo_var *v)
+/* d with 15 digits when they read back as d (0.1, not 0.10000000000000001),
+ * else all 17. */
+static void shortest(strbuf *b, double d)
+{
+    char buf[32];
+    snprintf(buf, sizeof buf, "%.15g", d);
+    if (strtod(buf, NULL) != d && d == d)
+        snprintf(buf, sizeof buf, "%.17g", d);
+    sb_puts(b, buf);
+}
+
+void var_text(strbuf *b, const damo_var *v)
 {
     switch (v->kind) {
     case VAR_INPUT:
@@ -163,7 +173,7 @@ static void var_text(strbuf *b, const damo_var *v)
         if (v->type.ndim == 0) {
             hval h = hval_load(v->type.dtype, v->data, 0);
             switch (dtype_kind_of(v->type.dtype)) {
-            case KIND_FLOAT: sb_printf(b, "%.17g", hval_to_double(v->type.dtype, h)); return;
+            case KIND_FLOAT: shortest(b, hval_to_double(v->type.dtype, h)); return;
             case KIND_UINT: sb_printf(b, "%llu", (unsigned long long)h.u); return;
             case KIND_BOOL: sb_puts(b, h.i ? "True" : "False"); return;
             default: sb_printf(b, "%lld", (long long)h.i); return;

@@ -13,6 +13,10 @@
 /* Appends n's op and its parameters: "sum{axes=(0,)}", "fused{neg, exp}",
  * "dimshuffle{1,0}". */
 void op_label(strbuf *b, const gnode *n);
+/* Appends the name a variable is printed with: its op label (".k" for
+ * output k of a node of several), its name, or a scalar constant's
+ * value. */
+void var_text(strbuf *b, const damo_var *v);
 /* Appends the ops of a fused program, comma-separated. */
 void prog_ops(strbuf *b, const sprog *p);
 

@@ -49,12 +49,7 @@ static void leaf(strbuf *b, const damo_var *v)
     strbuf t;
     sb_init(&t);
     char shape[300];
-    if (v->kind == VAR_CONST && v->type.ndim == 0) {
-        hval h = hval_load(v->type.dtype, v->data, 0);
-        sb_printf(&t, "%.17g", hval_to_double(v->type.dtype, h));
-    } else {
-        sb_printf(&t, "%s", v->name ? v->name : v->kind == VAR_CONST ? "constant" : "");
-    }
+    var_text(&t, v);
     sb_printf(&t, "\n%s %s", damo_dtype_name(v->type.dtype), gtype_shape_str(&v->type, shape, sizeof shape));
     sb_printf(b, "  v%u [label=\"", v->id);
     quoted(b, t.failed ? "?" : t.s);
