@@ -113,6 +113,23 @@ static void test_shared_subgraph(void)
     damo_graph_free(g);
 }
 
+/* A chain far deeper than the stack would allow recursion for: lines
+ * past 64 levels say their depth instead of indenting. */
+static void test_deep_chain(void)
+{
+    damo_graph *g = damo_graph_new(ctx);
+    damo_var *v = damo_dvector(g, "x");
+    for (int i = 0; i < 20000; i++)
+        v = damo_neg(v);
+    char *text = damo_debugprint(v);
+    CHECK_STR_HAS(text, "(depth 20000) x [id ");
+    CHECK_STR_HAS(text, "(depth 65) neg [id ");
+    CHECK(text && !strstr(text, "(depth 64)"));
+    CHECK_INT(text ? count(text, "\n") : -1, 20001);
+    free(text);
+    damo_graph_free(g);
+}
+
 /* Outputs y = W . x (BLAS), s = sum(W.T * 2, axis 0) (a view read by a
  * reduction), and the update b <- b + sum(y). */
 typedef struct model {
@@ -393,6 +410,7 @@ int main(void)
     }
     test_logistic();
     test_shared_subgraph();
+    test_deep_chain();
     test_function_debugprint();
     test_dot();
     test_profile();
