@@ -6,6 +6,7 @@
 #ifndef DAMO_API_H
 #define DAMO_API_H
 
+#include "../common/strbuf.h"
 #include "../exec/plan.h"
 
 /* An input of a spec, as given. */
@@ -77,5 +78,9 @@ damo_status compile_plan(plan **out, damo_ctx *ctx, fgraph *fg, shared_store *co
  * update u writes (debugprint.c). */
 const char *step_kind_name(step_kind k);
 const char *update_name(const plan *p, size_t u);
+/* b's string handed to the caller when st is DAMO_OK (b is freed either
+ * way); NULL when st is not (its message is on e already) or when out of
+ * memory (a message on e). */
+char *text_result(strbuf *b, damo_status st, damo_err *e);
 
 #endif

@@ -15,14 +15,19 @@ const char *step_kind_name(step_kind k)
     return names[k];
 }
 
+char *text_result(strbuf *b, damo_status st, damo_err *e)
+{
+    char *s = st == DAMO_OK ? sb_take(b) : NULL;
+    if (st == DAMO_OK && !s)
+        err_set(e, DAMO_ERR_NOMEM, "out of memory formatting text");
+    sb_free(b);
+    return s;
+}
+
 static char *finish(strbuf *b, gprint *pr, damo_status st, damo_err *e)
 {
     gprint_free(pr);
-    char *s = st == DAMO_OK ? sb_take(b) : NULL;
-    if (st == DAMO_OK && !s)
-        err_set(e, DAMO_ERR_NOMEM, "out of memory printing a graph");
-    sb_free(b);
-    return s;
+    return text_result(b, st, e);
 }
 
 char *damo_debugprint(const damo_var *v)

@@ -6,15 +6,6 @@
 #include "../graph/print.h"
 #include "api.h"
 
-static char *take(strbuf *b, damo_status st, damo_err *e)
-{
-    char *s = st == DAMO_OK ? sb_take(b) : NULL;
-    if (st == DAMO_OK && !s)
-        err_set(e, DAMO_ERR_NOMEM, "out of memory drawing a graph");
-    sb_free(b);
-    return s;
-}
-
 char *damo_var_to_dot(const damo_var *v)
 {
     if (!v)
@@ -22,7 +13,7 @@ char *damo_var_to_dot(const damo_var *v)
     strbuf b;
     sb_init(&b);
     damo_var *root = (damo_var *)v;
-    return take(&b, graph_to_dot(&b, "damo", &root, 1, NULL, &v->g->err), &v->g->err);
+    return text_result(&b, graph_to_dot(&b, "damo", &root, 1, NULL, &v->g->err), &v->g->err);
 }
 
 typedef struct fn_labels {
@@ -69,5 +60,5 @@ char *damo_function_to_dot(damo_function *f)
     damo_status st = graph_to_dot(&b, "damo_function", p->fg->outputs, p->n_outputs + p->n_updates,
                                   &labels, &f->err);
     free(l.step_of);
-    return take(&b, st, &f->err);
+    return text_result(&b, st, &f->err);
 }

@@ -120,8 +120,5 @@ char *damo_function_profile(damo_function *f)
               fp.rewrite_seconds * 1e3, fp.fusion_seconds * 1e3, fp.plan_seconds * 1e3,
               fp.program_seconds * 1e3, (unsigned long long)fp.builds,
               (unsigned long long)fp.disk_hits, (unsigned long long)fp.memory_hits);
-    char *s = sb_take(&b);
-    if (!s)
-        err_set(&f->err, DAMO_ERR_NOMEM, "out of memory formatting a profile");
-    return s;
+    return text_result(&b, DAMO_OK, &f->err);
 }
