@@ -186,6 +186,7 @@ static void test_function_debugprint(void)
     CHECK_STR_HAS(sched, "view");
     CHECK_STR_HAS(sched, "dimshuffle{1,0}");
     CHECK_STR_HAS(sched, "shared 'W'");
+    CHECK_STR_HAS(sched, "view of [id ");
     CHECK_STR_HAS(sched, "update of 'b' <- [id ");
     CHECK_STR_HAS(sched, "copy-then-swap");
     CHECK_INT(sched ? count(sched, "\n  step ") : -1, (long long)damo_function_n_steps(f));
@@ -197,6 +198,16 @@ static void test_function_debugprint(void)
             CHECK_MSG(strstr(text, def) < sched, "[id %s] is not in the graph", id);
         }
     }
+    free(text);
+    damo_function_free(f);
+
+    /* the product is a temp the reduction reads */
+    damo_var *t = damo_sum(damo_exp(m.outs[0]), NULL, 0, 0);
+    f = damo_function_simple(m.g, 1, &m.x, 1, &t, 0);
+    text = damo_function_debugprint(f);
+    CHECK_STR_HAS(text, "out: [id B] temp in buffer slot 0");
+    CHECK_STR_HAS(text, "in: [id B] temp in buffer slot 0");
+    CHECK_STR_HAS(text, "sum{axes=(0,), of: exp}");
     free(text);
     damo_function_free(f);
     model_free(&m);
@@ -378,6 +389,17 @@ static void test_profile(void)
     CHECK_STR_HAS(table, "blas");
     CHECK_STR_HAS(table, "compile:");
     free(table);
+
+    /* calls never wait for their events; reading the profile waits once */
+    damo_ctx_get_stats(ctx, &before);
+    for (int i = 0; i < CALLS; i++)
+        CHECK_INT(damo_call(on, (damo_arg[]){DAMO_ARG(x)}, 1, NULL, 0), DAMO_OK);
+    damo_ctx_get_stats(ctx, &after);
+    CHECK_INT(after.host_waits - before.host_waits, 0);
+    CHECK_INT(damo_function_get_profile(on, &fp), DAMO_OK);
+    damo_ctx_get_stats(ctx, &before);
+    CHECK(before.host_waits - after.host_waits <= 1);
+    CHECK_INT(fp.calls, 2 * CALLS);
 
     /* an unprofiled function called after a profiled one still makes none */
     damo_ctx_get_stats(ctx, &before);
