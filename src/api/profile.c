@@ -115,10 +115,12 @@ char *damo_function_profile(damo_function *f)
         sb_puts(&b, "calls not profiled: compile with DAMO_FN_PROFILE, or with DAMO_PROFILE=1 in "
                     "the environment\n");
     sb_printf(&b, "compile: %.3f ms = rewrites %.3f ms + fusion %.3f ms + schedule %.3f ms "
-                  "(of it programs %.3f ms: %llu built, %llu from the disk cache, %llu in memory)\n",
+                  "(codegen and planning %.3f ms, programs %.3f ms: %llu built, %llu from the disk "
+                  "cache, %llu in memory)\n",
               (fp.rewrite_seconds + fp.fusion_seconds + fp.plan_seconds) * 1e3,
               fp.rewrite_seconds * 1e3, fp.fusion_seconds * 1e3, fp.plan_seconds * 1e3,
-              fp.program_seconds * 1e3, (unsigned long long)fp.builds,
+              (fp.plan_seconds - fp.program_seconds) * 1e3, fp.program_seconds * 1e3,
+              (unsigned long long)fp.builds,
               (unsigned long long)fp.disk_hits, (unsigned long long)fp.memory_hits);
     return text_result(&b, DAMO_OK, &f->err);
 }
