@@ -113,6 +113,26 @@ static void test_shared_subgraph(void)
     damo_graph_free(g);
 }
 
+/* Ops print with their parameters. */
+static void test_labels(void)
+{
+    damo_graph *g = damo_graph_new(ctx);
+    damo_var *m = damo_dmatrix(g, "m");
+    damo_slice idx[] = {DAMO_SLICE(1, DAMO_NONE, 1), DAMO_SLICE(DAMO_NONE, DAMO_NONE, 2)};
+    damo_var *v = damo_cast(damo_reshape(damo_subtensor(m, 2, idx), 1, (int64_t[]){-1}), DAMO_INT32);
+    damo_var *parts[] = {v, v};
+    damo_var *c = damo_max(damo_concatenate(2, parts, 0), NULL, 0, 1);
+    char *text = damo_debugprint(c);
+    CHECK_STR_HAS(text, "max{axes=(0,), keepdims} [id A] int32 (1,)");
+    CHECK_STR_HAS(text, "concatenate{axis=0}");
+    CHECK_STR_HAS(text, "cast{int32}");
+    CHECK_STR_HAS(text, "reshape{(-1,)}");
+    CHECK_STR_HAS(text, "subtensor{1:, ::2}");
+    CHECK_INT(text ? count(text, "(above)") : -1, 1);
+    free(text);
+    damo_graph_free(g);
+}
+
 /* A chain far deeper than the stack would allow recursion for: lines
  * past 64 levels say their depth instead of indenting. */
 static void test_deep_chain(void)
@@ -433,6 +453,7 @@ int main(void)
     test_logistic();
     test_shared_subgraph();
     test_deep_chain();
+    test_labels();
     test_function_debugprint();
     test_dot();
     test_profile();
