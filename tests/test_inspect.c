@@ -427,6 +427,22 @@ static void test_profile(void)
     damo_ctx_get_stats(ctx, &after);
     CHECK_INT(after.profile_events - before.profile_events, 0);
 
+    /* small exact work runs on the host and is timed by the host clock */
+    damo_var *a = damo_dscalar(m.g, "a"), *c = damo_dscalar(m.g, "c"), *ac[] = {a, c};
+    damo_var *a_c = damo_add(a, c);
+    damo_function *host = damo_function_simple(m.g, 2, ac, 1, &a_c, DAMO_FN_PROFILE);
+    damo_ctx_get_stats(ctx, &before);
+    for (int i = 0; i < CALLS; i++)
+        CHECK_INT(damo_call(host, (damo_arg[]){DAMO_FLOAT(1), DAMO_FLOAT(2)}, 2, NULL, 0), DAMO_OK);
+    damo_ctx_get_stats(ctx, &after);
+    CHECK_INT(after.profile_events - before.profile_events, 0);
+    CHECK_INT(damo_function_step_profile(host, 0, &sp), DAMO_OK);
+    CHECK(sp.calls == CALLS && sp.host_calls == CALLS && sp.events == 0 && sp.host_seconds > 0);
+    table = damo_function_profile(host);
+    CHECK_STR_HAS(table, "host ");
+    free(table);
+    damo_function_free(host);
+
     /* DAMO_PROFILE=1 profiles without the flag */
     damo_spec_flags(m.spec, 0);
     setenv("DAMO_PROFILE", "1", 1);
