@@ -221,6 +221,17 @@ static void test_function_debugprint(void)
     free(text);
     damo_function_free(f);
 
+    /* a gemv's c, computed in the memory of its result, updated in place */
+    damo_var *u = damo_dvector(m.g, "u"), *xu[] = {m.x, u};
+    damo_var *gemv = damo_add(damo_mul(damo_float(m.g, 2), m.outs[0]), damo_mul(damo_float(m.g, 3), damo_sqr(u)));
+    f = damo_function_simple(m.g, 2, xu, 1, &gemv, 0);
+    text = damo_function_debugprint(f);
+    CHECK_STR_HAS(text, "gemm [id A]");
+    CHECK_STR_HAS(text, "computed in the memory of [id A], which is updated there in place");
+    CHECK_STR_HAS(text, "out: [id A] result, output 0");
+    free(text);
+    damo_function_free(f);
+
     /* the product is a temp the reduction reads */
     damo_var *t = damo_sum(damo_exp(m.outs[0]), NULL, 0, 0);
     f = damo_function_simple(m.g, 1, &m.x, 1, &t, 0);

@@ -73,6 +73,10 @@ static void value_text(strbuf *b, gprint *pr, const plan *p, int v)
     case VAL_RESULT:
         sb_puts(b, "result");
         break;
+    case VAL_INTO:
+        sb_printf(b, "computed in the memory of %s, which is updated there in place",
+                  gprint_id(pr, p->vals[pv->index].var, id, sizeof id));
+        break;
     }
     for (size_t r = 0; r < p->n_outputs + p->n_updates; r++) {
         if (p->result_val[r] != v)
