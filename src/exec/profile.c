@@ -1,5 +1,6 @@
 /* Timing the steps of a profiled plan (profile.h). */
 #include <stdlib.h>
+#include <string.h>
 
 #include "profile.h"
 
@@ -23,7 +24,7 @@ void prof_free(plan *p)
         return;
     for (size_t i = 0; pr->steps && i < p->n_steps; i++) {
         rt_events *l = &pr->steps[i].pending;
-        for (size_t k = 0; k < l->n; k++)
+        for (size_t k = pr->steps[i].read; k < l->n; k++)
             if (l->ev[k])
                 clReleaseEvent(l->ev[k]);
         free(l->ev);
@@ -33,24 +34,28 @@ void prof_free(plan *p)
     p->prof = NULL;
 }
 
-/* Adds the times of the step's completed commands and keeps the rest. */
+/* Adds the times of the step's completed commands. The queue is in
+ * order, so the first one still running ends the scan: a host running
+ * ahead of the device costs each call one look, not one per command in
+ * flight, and the list is compacted only when half of it is read. */
 static void harvest(prof_step *ps)
 {
     rt_events *l = &ps->pending;
-    size_t keep = 0;
-    for (size_t k = 0; k < l->n; k++) {
-        cl_event ev = l->ev[k];
-        if (ev && !rt_event_done(ev)) {
-            l->ev[keep++] = ev;
-            continue;
-        }
+    for (; ps->read < l->n; ps->read++) {
+        cl_event ev = l->ev[ps->read];
+        if (ev && !rt_event_done(ev))
+            break;
         if (ev) {
             ps->device_ns += rt_event_ns(ev);
             ps->events++;
             clReleaseEvent(ev);
         }
     }
-    l->n = keep;
+    if (ps->read && 2 * ps->read >= l->n) {
+        memmove(l->ev, l->ev + ps->read, (l->n - ps->read) * sizeof *l->ev);
+        l->n -= ps->read;
+        ps->read = 0;
+    }
 }
 
 void prof_call_begin(plan *p)
@@ -95,9 +100,10 @@ damo_status prof_settle(plan *p, damo_err *e)
 {
     prof *pr = p->prof;
     int pending = 0;
-    for (size_t i = 0; i < p->n_steps && !pending; i++)
-        for (size_t k = 0; k < pr->steps[i].pending.n && !pending; k++)
-            pending = pr->steps[i].pending.ev[k] && !rt_event_done(pr->steps[i].pending.ev[k]);
+    for (size_t i = 0; i < p->n_steps && !pending; i++) {
+        harvest(&pr->steps[i]);
+        pending = pr->steps[i].pending.n > 0;
+    }
     damo_status st = pending ? rt_finish(&p->ctx->rt, e) : DAMO_OK;
     for (size_t i = 0; i < p->n_steps; i++)
         harvest(&pr->steps[i]);

@@ -18,7 +18,8 @@ typedef struct prof_step {
     uint64_t events;      /* completed commands timed */
     uint64_t device_ns;   /* their device time */
     uint64_t host_ns;     /* host clock of the runs that enqueued nothing */
-    rt_events pending;    /* commands not yet read */
+    rt_events pending;    /* commands, read up to `read` */
+    size_t read;
 } prof_step;
 
 struct prof {
