@@ -669,7 +669,12 @@ enum {
                                            * (damo_function_profile); the
                                            * environment variable DAMO_PROFILE=1,
                                            * read by damo_compile, sets it for
-                                           * every function */
+                                           * every function. The first profiled
+                                           * function of a context gives it a
+                                           * queue that records timestamps
+                                           * (compiling it waits once for queued
+                                           * work); unprofiled functions still
+                                           * make no events */
 };
 
 /** What a function is compiled from: built up call by call, then given to

@@ -381,9 +381,17 @@ static void test_profile(void)
     CHECK_STR_HAS(table, "compile:");
     free(table);
 
+    /* the first profiled function switches the context's queue, once */
     damo_spec_flags(m.spec, DAMO_FN_PROFILE);
+    damo_ctx_get_stats(ctx, &before);
     damo_function *on = damo_compile(m.spec);
+    damo_ctx_get_stats(ctx, &after);
     CHECK(on != NULL);
+    CHECK_INT(after.host_waits - before.host_waits, 1);
+    damo_function *again = damo_compile(m.spec);
+    damo_ctx_get_stats(ctx, &before);
+    CHECK_INT(before.host_waits - after.host_waits, 0);
+    damo_function_free(again);
     damo_ctx_finish(ctx);
     double t0 = now_s();
     damo_ctx_get_stats(ctx, &before);
