@@ -6,7 +6,8 @@
  * Calls: the tutorial's f(33) (a scalar add with a default input), its
  * accumulator, and a device-path step taking a learning rate as a C number
  * (w - lr * g on 1000 float64, no read), in microseconds per call, medians
- * of batches. Compile: the tutorial's logistic function and a chain of
+ * of batches; then that step profiled (DAMO_FN_PROFILE), and unprofiled
+ * again on the context's queue that profiling turned on. Compile: the tutorial's logistic function and a chain of
  * 1000 elementwise ops, in a fresh process with empty kernel caches (damo's
  * and PoCL's), in a fresh process with damo's disk cache warm, and again in
  * the same process. */
@@ -97,6 +98,19 @@ static int call_empty(void *p)
            clFinish(c->ctx->rt.queue) != CL_SUCCESS;
 }
 
+/* One line of the table: the median time of fn, and the waits and
+ * buffers it cost. */
+static void row(const char *what, job fn, void *arg, int n, damo_ctx *ctx, double empty)
+{
+    damo_ctx_stats before, after;
+    damo_ctx_get_stats(ctx, &before);
+    double t = median_us(fn, arg, n);
+    damo_ctx_get_stats(ctx, &after);
+    printf("%-56s %10.2f %12.3f   (host waits %llu, buffers %llu)\n", what, t, t / empty,
+           (unsigned long long)(after.host_waits - before.host_waits),
+           (unsigned long long)(after.buffers_created - before.buffers_created));
+}
+
 static damo_function *compile_spec(damo_spec *s)
 {
     damo_function *f = damo_compile(s);
@@ -173,16 +187,20 @@ static int calls(damo_ctx *ctx)
     printf("median of %d batches; microseconds per call\n\n", BATCHES);
     printf("%-56s %10s %12s\n", "what", "us/call", "vs dispatch");
     printf("%-56s %10.2f %12s\n", "empty kernel + clFinish (device round trip)", empty, "1.00");
-    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
-        damo_ctx_stats before, after;
-        damo_ctx_get_stats(ctx, &before);
-        double t = median_us(rows[i].fn, rows[i].arg, rows[i].n);
-        damo_ctx_get_stats(ctx, &after);
-        printf("%-56s %10.2f %12.3f   (host waits %llu, buffers %llu)\n", rows[i].what, t,
-               t / empty, (unsigned long long)(after.host_waits - before.host_waits),
-               (unsigned long long)(after.buffers_created - before.buffers_created));
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
+        row(rows[i].what, rows[i].fn, rows[i].arg, rows[i].n, ctx, empty);
+    /* compiled only now: the first profiled function gives the context a
+     * queue that records timestamps, which the rows above must not have */
+    damo_function *fp = damo_function_simple(g, 3, ins, 1, &step, DAMO_FN_DEVICE_ONLY | DAMO_FN_PROFILE);
+    fcall c_lrp = {fp, {DAMO_ARG(wa), DAMO_ARG(ga), DAMO_FLOAT(0.01)}, 3, 0};
+    if (!fp) {
+        fprintf(stderr, "setup failed: %s\n", damo_last_errmsg());
+        return 1;
     }
+    row("w - lr*g as above, DAMO_FN_PROFILE", call_f, &c_lrp, PER_BATCH, ctx, empty);
+    row("w - lr*g unprofiled, on the profiling queue", call_f, &c_lr, PER_BATCH, ctx, empty);
     damo_ctx_finish(ctx);
+    damo_function_free(fp);
     clReleaseKernel(k);
     for (int d = 0; d < 2; d++) {
         damo_function_free(f[d]);

@@ -110,7 +110,7 @@ typedef struct options {
 static int parse(int argc, char **argv, options *o)
 {
     *o = (options){10000, NULL, NULL, NULL, NULL, 1234};
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc; i += 2) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!v)
             return 0;
@@ -128,7 +128,6 @@ static int parse(int argc, char **argv, options *o)
             o->seed = strtoull(v, NULL, 10);
         else
             return 0;
-        i++;
     }
     return o->steps >= 0 && !o->x == !o->y;
 }

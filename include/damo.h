@@ -138,6 +138,8 @@ typedef struct damo_ctx_stats {
                                * for an upload before its memory is reused) */
     uint64_t buffers_created; /* device buffers allocated (not reused from
                                * the context's pool) */
+    uint64_t profile_events;  /* OpenCL events made to time profiled
+                               * functions (none for the others) */
 } damo_ctx_stats;
 /** Fills *out (all zeros for a NULL ctx). */
 void damo_ctx_get_stats(const damo_ctx *ctx, damo_ctx_stats *out);
@@ -662,7 +664,17 @@ enum {
                                            * the default updates of the graph's
                                            * variables (the states of random
                                            * variables have them) */
-    DAMO_FN_DEVICE_ONLY = 1u << 2         /* never run small steps on the host */
+    DAMO_FN_DEVICE_ONLY = 1u << 2,        /* never run small steps on the host */
+    DAMO_FN_PROFILE = 1u << 3             /* time every step of every call
+                                           * (damo_function_profile); the
+                                           * environment variable DAMO_PROFILE=1,
+                                           * read by damo_compile, sets it for
+                                           * every function. The first profiled
+                                           * function of a context gives it a
+                                           * queue that records timestamps
+                                           * (compiling it waits once for queued
+                                           * work); unprofiled functions still
+                                           * make no events */
 };
 
 /** What a function is compiled from: built up call by call, then given to
@@ -773,6 +785,95 @@ size_t damo_function_n_kernels(const damo_function *f);
 /** Device buffers the schedule keeps for intermediate values, which steps
  *  share when their lifetimes do not overlap. */
 size_t damo_function_n_temp_buffers(const damo_function *f);
+
+/* ------------------------------------------------------------------------ */
+/* Seeing inside: Aesara's debugprint, pydotprint and ProfileStats.          */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * The graph computing v as text, one line per variable indented by its
+ * depth: "<op> [id X] <dtype> <static shape>", inputs, shared variables
+ * and constants marked as such, names quoted. Every variable gets an id
+ * ([id A], [id B], ...) on its first line; where it is met again the line
+ * is "<op> [id X] (above)" and its inputs are not repeated. Lines deeper
+ * than 64 levels say their depth instead of indenting further.
+ * Returns a new string (caller owns it: free()), or NULL for a NULL v or
+ * when out of memory (message on v's graph).
+ */
+char *damo_debugprint(const damo_var *v);
+/**
+ * The compiled function: its optimized graph (rewritten and fused, as
+ * damo_debugprint prints it, each output and update value ending with
+ * "-> output i" or "-> update of 'name'"), then the schedule: each step
+ * with its kind and text, the ops fused into it, its inputs and outputs by
+ * id (with what each value is: input, constant, shared, temp in buffer
+ * slot k, result, view), and how each update reaches its shared variable.
+ * Caller owns the string (free()); NULL for a NULL f or when out of
+ * memory (message on f).
+ */
+char *damo_function_debugprint(damo_function *f);
+
+/**
+ * Graphviz DOT text (`dot -Tsvg`) of the graph computing v / of the
+ * compiled function: inputs as green ellipses, shared variables as blue
+ * cylinders, constants as plain text, outputs (and updates) as double
+ * octagons; matrix products as orange boxes and views as dashed ones. In
+ * a function each fused kernel and each reduction is a cluster of its
+ * operations titled with its step. Caller owns the string (free()); NULL
+ * for a NULL argument or when out of memory (message on the graph / f).
+ */
+char *damo_var_to_dot(const damo_var *v);
+char *damo_function_to_dot(damo_function *f);
+
+/** Times of one step of a profiled function, summed over its calls. */
+typedef struct damo_step_profile {
+    uint64_t calls;        /* calls that ran the step */
+    uint64_t host_calls;   /* of them, runs that enqueued nothing (work
+                            * done on the host, a view): timed by the host
+                            * clock */
+    uint64_t events;       /* device commands timed (OpenCL events;
+                            * kernels, native-kernel BLAS, transfers) */
+    double device_seconds; /* their device time, start to end */
+    double host_seconds;   /* the host clock of the host_calls */
+} damo_step_profile;
+
+/** What a function's calls and its compiling cost. */
+typedef struct damo_profile {
+    int enabled;             /* compiled with DAMO_FN_PROFILE (or
+                              * DAMO_PROFILE=1); the call fields are 0
+                              * otherwise */
+    uint64_t calls;          /* calls that ran the plan */
+    double call_seconds;     /* host time running the plan (enqueueing
+                              * included, binding arguments not) */
+    double wait_seconds;     /* of it, blocked waiting for the device */
+    uint64_t call_builds;    /* programs built or loaded from disk during
+                              * calls (kernels for new layouts) */
+    double rewrite_seconds;  /* compiling: graph clone and rewrites */
+    double fusion_seconds;   /* elementwise fusion and fusion into reductions */
+    double plan_seconds;     /* the schedule: codegen and kernel builds */
+    double program_seconds;  /* of it, OpenCL programs built or loaded */
+    uint64_t builds, disk_hits, memory_hits; /* programs built from source,
+                              * loaded from the disk cache, found in memory */
+} damo_profile;
+
+/** Fills *out. On a profiled function, waits first for the device work
+ *  of earlier calls not yet timed (a counted wait). DAMO_ERR_INVALID for
+ *  NULL arguments; a device error (message on f). */
+damo_status damo_function_get_profile(damo_function *f, damo_profile *out);
+/** Fills *out for step i (as damo_function_get_profile, it may wait).
+ *  DAMO_ERR_INVALID when f is not profiled or i is out of range (message
+ *  on f). */
+damo_status damo_function_step_profile(damo_function *f, size_t i, damo_step_profile *out);
+/**
+ * The profile as a table in the manner of Aesara's ProfileStats: per step
+ * its kind and text, calls, total and mean time, share of the total, and
+ * where it ran; then the host time per call and the time spent waiting,
+ * and the compile time (rewrites, fusion, schedule, program builds and
+ * cache hits). For an unprofiled function only the compile part, and a
+ * line saying how to profile. Caller owns the string (free()); NULL on
+ * error (message on f).
+ */
+char *damo_function_profile(damo_function *f);
 
 /* ------------------------------------------------------------------------ */
 /* Random streams (Aesara's RandomStream) on Philox4x32-10.                  */

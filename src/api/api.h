@@ -6,6 +6,7 @@
 #ifndef DAMO_API_H
 #define DAMO_API_H
 
+#include "../common/strbuf.h"
 #include "../exec/plan.h"
 
 /* An input of a spec, as given. */
@@ -36,6 +37,12 @@ typedef struct fn_input {
     damo_array *dflt;     /* default value, or NULL */
 } fn_input;
 
+/* What compiling a function cost (damo_function_get_profile). */
+typedef struct fn_compile {
+    uint64_t rewrite_ns, fusion_ns, plan_ns;
+    uint64_t program_ns, builds, disk_hits, memory_hits; /* of plan_ns */
+} fn_compile;
+
 struct damo_function {
     damo_ctx *ctx;
     damo_err err;
@@ -45,6 +52,7 @@ struct damo_function {
     size_t n_inputs;
     damo_array **bound;   /* per input: the argument of the call in progress */
     damo_array **num;     /* per input: a 0-d array reused for C numbers */
+    fn_compile compile;
 };
 
 /* The array to bind to a variable of type t: `v` itself, or a copy
@@ -61,5 +69,18 @@ damo_array *number_array(damo_ctx *ctx, const damo_arg *arg, const gtype *t, dam
 /* A function over plan pl (taken), with inputs named and defaulted like
  * `like` (NULL: set by the caller). NULL when out of memory (message on e). */
 damo_function *function_new(damo_ctx *ctx, plan *pl, unsigned flags, damo_err *e);
+
+/* plan_build, its time and program work added to *c (profile.c). */
+damo_status compile_plan(plan **out, damo_ctx *ctx, fgraph *fg, shared_store *const *swap_from,
+                         shared_store *const *swap_to, size_t n_swaps, int keep_updates,
+                         unsigned flags, fn_compile *c, damo_err *e);
+/* "elemwise", "reduce", "blas", ... and the name of the shared variable
+ * update u writes (debugprint.c). */
+const char *step_kind_name(step_kind k);
+const char *update_name(const plan *p, size_t u);
+/* b's string handed to the caller when st is DAMO_OK (b is freed either
+ * way); NULL when st is not (its message is on e already) or when out of
+ * memory (a message on e). */
+char *text_result(strbuf *b, damo_status st, damo_err *e);
 
 #endif

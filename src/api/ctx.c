@@ -59,7 +59,7 @@ void damo_ctx_get_stats(const damo_ctx *ctx, damo_ctx_stats *out)
 {
     if (!out)
         return;
-    *out = (damo_ctx_stats){0, 0, 0, 0, 0};
+    *out = (damo_ctx_stats){0, 0, 0, 0, 0, 0};
     if (!ctx)
         return;
     out->memory_hits = ctx->rt.memory_hits;
@@ -67,6 +67,7 @@ void damo_ctx_get_stats(const damo_ctx *ctx, damo_ctx_stats *out)
     out->builds = ctx->rt.builds;
     out->host_waits = ctx->rt.host_waits;
     out->buffers_created = ctx->rt.buffers_created;
+    out->profile_events = ctx->rt.events_recorded;
 }
 
 damo_graph *damo_graph_new(damo_ctx *ctx)

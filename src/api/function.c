@@ -83,11 +83,13 @@ damo_function *damo_function_copy(damo_function *f, const damo_swap *swaps, size
         from[i] = s->from;
         to[i] = s->to;
     }
-    if (plan_build(&pl, f->ctx, f->plan->fg, from, to, n_swaps, !delete_updates, f->flags,
-                   &f->err) != DAMO_OK ||
+    fn_compile cost = {0};
+    if (compile_plan(&pl, f->ctx, f->plan->fg, from, to, n_swaps, !delete_updates, f->flags, &cost,
+                     &f->err) != DAMO_OK ||
         !(c = function_new(f->ctx, pl, f->flags, &f->err)))
         goto done;
     pl = NULL;
+    c->compile = cost;
     for (size_t i = 0; i < f->n_inputs; i++) {
         c->inputs[i].dflt = damo_array_retain(f->inputs[i].dflt);
         if (f->inputs[i].name && !(c->inputs[i].name = strdup(f->inputs[i].name))) {

@@ -237,7 +237,7 @@ static damo_status add_default_updates(const damo_spec *s, fg_update *upd, size_
 }
 
 /* The function graph of s: cloned, rewritten and fused. */
-static damo_status function_graph(const damo_spec *s, fgraph **fg, damo_err *e)
+static damo_status function_graph(const damo_spec *s, fgraph **fg, fn_compile *c, damo_err *e)
 {
     damo_ctx *ctx = s->g->ctx;
     damo_var **ins = malloc((s->n_inputs + 1) * sizeof *ins);
@@ -257,9 +257,14 @@ static damo_status function_graph(const damo_spec *s, fgraph **fg, damo_err *e)
         goto done;
     fgraph_spec fs = {ins, s->n_inputs, s->outputs, s->n_outputs, upd, n_upd,
                       s->given_var, s->given_with, s->n_givens};
-    if ((st = fgraph_build(fg, s->g, &fs, e)) == DAMO_OK && (st = rewrite_run(*fg, e)) == DAMO_OK &&
-        (st = fuse(*fg, s->flags & DAMO_FN_NO_FUSION, ctx->rt.dev.max_param_size, e)) == DAMO_OK)
-        fgraph_seal(*fg);
+    uint64_t t0 = rt_now_ns();
+    if ((st = fgraph_build(fg, s->g, &fs, e)) == DAMO_OK && (st = rewrite_run(*fg, e)) == DAMO_OK) {
+        uint64_t t1 = rt_now_ns();
+        c->rewrite_ns = t1 - t0;
+        if ((st = fuse(*fg, s->flags & DAMO_FN_NO_FUSION, ctx->rt.dev.max_param_size, e)) == DAMO_OK)
+            fgraph_seal(*fg);
+        c->fusion_ns = rt_now_ns() - t1;
+    }
 done:
     free(ins);
     free(upd);
@@ -280,11 +285,15 @@ damo_function *damo_compile(const damo_spec *s)
     fgraph *fg = NULL;
     plan *pl = NULL;
     damo_function *f = NULL;
-    if (function_graph(s, &fg, &g->err) != DAMO_OK ||
-        plan_build(&pl, ctx, fg, NULL, NULL, 0, 1, s->flags, &g->err) != DAMO_OK ||
-        !(f = function_new(ctx, pl, s->flags, &g->err)))
+    fn_compile c = {0};
+    const char *env = getenv("DAMO_PROFILE");
+    unsigned flags = s->flags | (env && !strcmp(env, "1") ? DAMO_FN_PROFILE : 0);
+    if (function_graph(s, &fg, &c, &g->err) != DAMO_OK ||
+        compile_plan(&pl, ctx, fg, NULL, NULL, 0, 1, flags, &c, &g->err) != DAMO_OK ||
+        !(f = function_new(ctx, pl, flags, &g->err)))
         goto fail;
     pl = NULL;
+    f->compile = c;
     for (size_t i = 0; i < s->n_inputs; i++) {
         const spec_input *in = &s->inputs[i];
         fn_input *fi = &f->inputs[i];

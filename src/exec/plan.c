@@ -7,7 +7,7 @@
 
 #include "../common/grow.h"
 #include "../common/strbuf.h"
-#include "plan.h"
+#include "profile.h"
 
 static shared_store *swapped(shared_store *s, shared_store *const *from, shared_store *const *to,
                              size_t n)
@@ -305,6 +305,8 @@ damo_status plan_build(plan **out, damo_ctx *ctx, fgraph *fg, shared_store *cons
         }
         st = build(&b, keep_updates);
     }
+    if (st == DAMO_OK && (flags & DAMO_FN_PROFILE))
+        st = prof_attach(p, e);
     free(b.val_of);
     if (st != DAMO_OK) {
         plan_free(p);
@@ -329,6 +331,7 @@ void plan_free(plan *p)
 {
     if (!p)
         return;
+    prof_free(p);
     for (size_t i = 0; i < p->n_steps; i++) {
         pstep *s = &p->steps[i];
         for (int v = 0; v < s->n_variants; v++) {

@@ -83,6 +83,7 @@ typedef struct gkernel {
 
 struct plan;
 struct pstep;
+typedef struct prof prof; /* profile.h */
 
 typedef struct step_class {
     step_kind kind;
@@ -144,6 +145,7 @@ typedef struct plan {
     damo_array **cur;     /* per value: its array during a call */
     damo_array **old;     /* per update: scratch for committing */
     int on_device;        /* this call enqueued device work */
+    prof *prof;           /* DAMO_FN_PROFILE: step and call times, else NULL */
 } plan;
 
 /* Builds a plan over the final graph fg (retained) on ctx. Each store
@@ -154,6 +156,9 @@ damo_status plan_build(plan **out, damo_ctx *ctx, fgraph *fg, shared_store *cons
                        shared_store *const *swap_to, size_t n_swaps, int keep_updates,
                        unsigned flags, damo_err *e);
 void plan_free(plan *p);
+/* How update u reaches its shared variable, in a few words for
+ * debugprint. */
+const char *plan_update_how(const plan *p, size_t u);
 /* 1 when p reads or updates s. */
 int plan_uses(const plan *p, const shared_store *s);
 

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "plan.h"
+#include "profile.h"
 
 damo_array *plan_output(plan *p, int v, int nd, const int64_t *shape, damo_err *e)
 {
@@ -121,6 +121,20 @@ static void commit(plan *p)
     }
 }
 
+const char *plan_update_how(const plan *p, size_t u)
+{
+    /* as commit() applies it: never into the shared value's memory */
+    switch (p->vals[p->result_val[p->n_outputs + u]].kind) {
+    case VAL_RESULT:
+        return "computed into a buffer of its own, swapped in after the call (copy-then-swap; "
+               "the old buffer is reused next call when nobody holds it)";
+    case VAL_VIEW:
+        return "a view of another value, swapped in after the call";
+    default:
+        return "an existing value, swapped in after the call (nothing computed)";
+    }
+}
+
 damo_status plan_run(plan *p, damo_array *const *inputs, damo_array **outputs, damo_err *e)
 {
     for (size_t v = 0; v < p->n_vals; v++) {
@@ -133,8 +147,10 @@ damo_status plan_run(plan *p, damo_array *const *inputs, damo_array **outputs, d
             p->cur[p->input_val[i]] = inputs[i];
     damo_status st = DAMO_OK;
     p->on_device = 0;
+    if (p->prof)
+        prof_call_begin(p);
     for (size_t i = 0; i < p->n_steps && st == DAMO_OK; i++)
-        st = p->steps[i].cls->run(p, &p->steps[i], e);
+        st = p->prof ? prof_step_run(p, i, e) : p->steps[i].cls->run(p, &p->steps[i], e);
     for (size_t u = 0; u < p->n_updates && st == DAMO_OK; u++) {
         const damo_array *a = p->cur[p->result_val[p->n_outputs + u]];
         char lab[300];
@@ -153,5 +169,7 @@ damo_status plan_run(plan *p, damo_array *const *inputs, damo_array **outputs, d
     for (size_t v = 0; v < p->n_vals; v++)
         p->cur[v] = NULL;
     detach_views(p);
+    if (p->prof)
+        prof_call_end(p);
     return st;
 }

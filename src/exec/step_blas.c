@@ -141,12 +141,18 @@ static damo_status blas_run(plan *p, pstep *s, damo_err *e)
                            value_label(p, s->in[2], la, sizeof la));
         shape[d] = cs != 1 ? cs : shape[d];
     }
-    /* c may have been computed in the result's memory (VAL_INTO): held
-     * here in case a broadcast c has the result take other memory */
-    damo_array_retain(c);
+    /* c may have been computed in the result's memory (VAL_INTO). Where
+     * it has the result's shape the result stays there and the product is
+     * added in place; a broadcast c is held here while the result takes
+     * other memory, and copied into it. */
+    int in_place = c && c == p->vals[s->out[0]].arr && c->ndim == nd &&
+                   !memcmp(c->shape, shape, (size_t)nd * sizeof *shape);
+    if (!in_place)
+        damo_array_retain(c);
     damo_array *out = plan_output(p, s->out[0], nd, shape, e);
     damo_status st = out ? blas_call(p, s, a, b, c, out, nd, shape, k, e) : e->code;
-    damo_array_release(c);
+    if (!in_place)
+        damo_array_release(c);
     return st;
 }
 

@@ -34,7 +34,8 @@ typedef struct fuser {
     size_t *next;          /* per node: next member of its cluster (circular) */
     unsigned *seen;        /* search marks (by node id), by generation */
     unsigned *var_seen;    /* the same by variable id */
-    int *member;           /* node id -> index in its cluster's member list */
+    int *member;           /* node id -> index in its cluster's member list
+                            * (-1: not in the cluster being split) */
     unsigned gen;
     gnode **stack;
     int no_fusion;
@@ -449,6 +450,7 @@ damo_status fuse(fgraph *fg, int no_fusion, size_t max_param_bytes, damo_err *e)
     for (size_t i = 0; i < f.n_ids; i++) {
         f.pos[i] = -1;
         f.parent[i] = (size_t)-1;
+        f.member[i] = -1; /* run_end reads it for inputs from outside the cluster too */
     }
     for (size_t i = 0; i < f.n_live; i++) {
         size_t id = f.live[i]->id;

@@ -60,9 +60,10 @@ damo_status rt_blas_ready(rt_ctx *rt, damo_err *e)
     if (!b)
         return e->code;
     cl_int rc;
-    rt->host_waits++;
+    uint64_t w = rt_wait_begin(rt);
     void *p = clEnqueueMapBuffer(rt->queue, rt_buf_mem(b), CL_TRUE, CL_MAP_READ, 0, 64, 0, NULL,
                                  NULL, &rc);
+    rt_wait_end(rt, w);
     if (rc == CL_SUCCESS)
         clEnqueueUnmapMemObject(rt->queue, rt_buf_mem(b), p, 0, NULL, NULL);
     /* the host route reads buffers through their host memory: a device
@@ -184,7 +185,7 @@ static damo_status enqueue_host(rt_ctx *rt, const rt_blas_call *call, damo_err *
     if (call->beta.buf)
         c.beta_at = (const char *)rt_buf_host(call->beta.buf) + call->beta.offset * es;
     cl_int rc = clEnqueueNativeKernel(rt->queue, run_host, &c, sizeof c, n_mems, c.mems, locs, 0,
-                                      NULL, NULL);
+                                      NULL, rt_rec(rt));
     if (rc != CL_SUCCESS)
         return err_set(e, DAMO_ERR_DEVICE, "queueing the host BLAS on '%s': %s", rt->dev.name,
                        rt_cl_error_name(rc));
@@ -230,14 +231,14 @@ static damo_status clblast_scale(rt_ctx *rt, const rt_blas_call *call, double be
     if (beta == 0) {
         const unsigned char zero[8] = {0};
         cl_int rc = clEnqueueFillBuffer(rt->queue, rt_buf_mem(call->c.buf), zero, es,
-                                        call->c.offset * es, count * es, 0, NULL, NULL);
+                                        call->c.offset * es, count * es, 0, NULL, rt_rec(rt));
         return rc == CL_SUCCESS ? DAMO_OK
                                 : err_set(e, DAMO_ERR_DEVICE, "filling a buffer on '%s': %s",
                                           rt->dev.name, rt_cl_error_name(rc));
     }
     cl_mem cm = rt_buf_mem(call->c.buf);
-    CLBlastStatusCode s = call->f64 ? CLBlastDscal(count, beta, cm, call->c.offset, 1, &rt->queue, NULL)
-                                    : CLBlastSscal(count, (float)beta, cm, call->c.offset, 1, &rt->queue, NULL);
+    CLBlastStatusCode s = call->f64 ? CLBlastDscal(count, beta, cm, call->c.offset, 1, &rt->queue, rt_rec(rt))
+                                    : CLBlastSscal(count, (float)beta, cm, call->c.offset, 1, &rt->queue, rt_rec(rt));
     return clblast_status(rt, s, "scal", e);
 }
 
@@ -263,10 +264,10 @@ static damo_status enqueue_clblast(rt_ctx *rt, const rt_blas_call *c, damo_err *
             return clblast_scale(rt, c, beta, c->m * c->n, e);
         s = c->f64 ? CLBlastDgemm(CLBlastLayoutRowMajor, ta, tb, c->m, c->n, c->k, alpha, am,
                                   c->a.offset, c->a.ld, bm, c->b.offset, c->b.ld, beta, cm,
-                                  c->c.offset, c->c.ld, &rt->queue, NULL)
+                                  c->c.offset, c->c.ld, &rt->queue, rt_rec(rt))
                    : CLBlastSgemm(CLBlastLayoutRowMajor, ta, tb, c->m, c->n, c->k, (float)alpha, am,
                                   c->a.offset, c->a.ld, bm, c->b.offset, c->b.ld, (float)beta, cm,
-                                  c->c.offset, c->c.ld, &rt->queue, NULL);
+                                  c->c.offset, c->c.ld, &rt->queue, rt_rec(rt));
         return clblast_status(rt, s, "gemm", e);
     case RT_GEMV: {
         if (c->k == 0)
@@ -274,19 +275,19 @@ static damo_status enqueue_clblast(rt_ctx *rt, const rt_blas_call *c, damo_err *
         size_t rows = c->a.trans ? c->k : c->m, cols = c->a.trans ? c->m : c->k;
         s = c->f64 ? CLBlastDgemv(CLBlastLayoutRowMajor, ta, rows, cols, alpha, am, c->a.offset,
                                   c->a.ld, bm, c->b.offset, c->b.ld, beta, cm, c->c.offset, c->c.ld,
-                                  &rt->queue, NULL)
+                                  &rt->queue, rt_rec(rt))
                    : CLBlastSgemv(CLBlastLayoutRowMajor, ta, rows, cols, (float)alpha, am,
                                   c->a.offset, c->a.ld, bm, c->b.offset, c->b.ld, (float)beta, cm,
-                                  c->c.offset, c->c.ld, &rt->queue, NULL);
+                                  c->c.offset, c->c.ld, &rt->queue, rt_rec(rt));
         return clblast_status(rt, s, "gemv", e);
     }
     case RT_DOT:
         if (c->k == 0)
             return clblast_scale(rt, c, 0, 1, e);
         s = c->f64 ? CLBlastDdot(c->k, cm, c->c.offset, am, c->a.offset, c->a.ld, bm, c->b.offset,
-                                 c->b.ld, &rt->queue, NULL)
+                                 c->b.ld, &rt->queue, rt_rec(rt))
                    : CLBlastSdot(c->k, cm, c->c.offset, am, c->a.offset, c->a.ld, bm, c->b.offset,
-                                 c->b.ld, &rt->queue, NULL);
+                                 c->b.ld, &rt->queue, rt_rec(rt));
         return clblast_status(rt, s, "dot", e);
     }
     return DAMO_OK;

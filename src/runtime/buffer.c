@@ -265,8 +265,9 @@ damo_status rt_buf_read(rt_ctx *rt, rt_buf *b, size_t offset, size_t size, void 
         return DAMO_ERR_INVALID;
     if (size == 0)
         return DAMO_OK;
-    rt->host_waits++;
-    cl_int rc = clEnqueueReadBuffer(rt->queue, b->mem, CL_TRUE, offset, size, dst, 0, NULL, NULL);
+    uint64_t w = rt_wait_begin(rt);
+    cl_int rc = clEnqueueReadBuffer(rt->queue, b->mem, CL_TRUE, offset, size, dst, 0, NULL, rt_rec(rt));
+    rt_wait_end(rt, w);
     if (rc != CL_SUCCESS)
         return err_set(e, DAMO_ERR_DEVICE, "reading %zu bytes from a device buffer on '%s': %s",
                        size, rt->dev.name, rt_cl_error_name(rc));
@@ -282,7 +283,7 @@ damo_status rt_buf_copy(rt_ctx *rt, rt_buf *src, size_t src_off, rt_buf *dst, si
     if (size == 0)
         return DAMO_OK;
     cl_int rc = clEnqueueCopyBuffer(rt->queue, src->mem, dst->mem, src_off, dst_off, size, 0,
-                                    NULL, NULL);
+                                    NULL, rt_rec(rt));
     if (rc != CL_SUCCESS)
         return err_set(e, DAMO_ERR_DEVICE, "copying %zu bytes between device buffers on '%s': %s",
                        size, rt->dev.name, rt_cl_error_name(rc));

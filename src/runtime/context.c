@@ -1,7 +1,8 @@
-/* One OpenCL context and in-order queue per damo context. The queue has no
- * profiling: event timestamps cost time on every enqueue, and damo's hot
- * path enqueues many small kernels. Creation and release hold the
- * discovery lock (see runtime.h). */
+/* One OpenCL context and in-order queue per damo context. The queue is
+ * made without profiling, and without events commands carry no
+ * timestamps; the first profiled function replaces it by one that records
+ * them (events.c). Creation and release hold the discovery lock (see
+ * runtime.h). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -78,8 +79,9 @@ void rt_ctx_release(rt_ctx *rt)
 
 damo_status rt_finish(rt_ctx *rt, damo_err *e)
 {
-    rt->host_waits++;
+    uint64_t w = rt_wait_begin(rt);
     cl_int rc = clFinish(rt->queue);
+    rt_wait_end(rt, w);
     if (rc != CL_SUCCESS)
         return err_set(e, DAMO_ERR_DEVICE, "waiting for the queue on '%s' (clFinish): %s",
                        rt->dev.name, rt_cl_error_name(rc));

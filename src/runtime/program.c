@@ -391,7 +391,9 @@ static damo_status entry_get(rt_ctx *rt, const char *source, const char *options
         free(ent);
         return err_set(e, DAMO_ERR_NOMEM, "out of memory caching a program");
     }
+    uint64_t t0 = rt_now_ns();
     damo_status st = load_or_build(rt, source, options, &ent->prog, e);
+    rt->program_ns += rt_now_ns() - t0;
     if (st != DAMO_OK) {
         free(ent->source);
         free(ent->options);
@@ -461,9 +463,9 @@ damo_status rt_launch(rt_ctx *rt, cl_kernel k, size_t global, size_t local, damo
     size_t main = local ? global / local * local : 0, tail = global - main;
     cl_int rc = CL_SUCCESS;
     if (main)
-        rc = clEnqueueNDRangeKernel(rt->queue, k, 1, NULL, &main, &local, 0, NULL, NULL);
+        rc = clEnqueueNDRangeKernel(rt->queue, k, 1, NULL, &main, &local, 0, NULL, rt_rec(rt));
     if (rc == CL_SUCCESS && tail)
-        rc = clEnqueueNDRangeKernel(rt->queue, k, 1, &main, &tail, NULL, 0, NULL, NULL);
+        rc = clEnqueueNDRangeKernel(rt->queue, k, 1, &main, &tail, NULL, 0, NULL, rt_rec(rt));
     if (rc != CL_SUCCESS) {
         char name[128] = "?";
         if (clGetKernelInfo(k, CL_KERNEL_FUNCTION_NAME, sizeof name, name, NULL) != CL_SUCCESS)

@@ -93,6 +93,13 @@ typedef struct rt_ctx {
     uint64_t memory_hits, disk_hits, builds;
     uint64_t host_waits;      /* blocking waits for the device */
     uint64_t buffers_created; /* cl_mem allocations (not pool reuses) */
+    /* profiling (events.c) */
+    int profiling;            /* the queue records timestamps */
+    struct rt_events *record; /* when set, every command enqueued adds its
+                               * event here (NULL: commands make none) */
+    uint64_t events_recorded;
+    uint64_t wait_ns;         /* time blocked in counted waits while recording */
+    uint64_t program_ns;      /* time loading or building programs */
 } rt_ctx;
 
 /* Creates the OpenCL context and an in-order queue on dev. */
@@ -240,6 +247,40 @@ typedef struct rt_blas_call {
  * allowed (c becomes beta * c, or zeros). */
 damo_status rt_blas(rt_ctx *rt, const rt_blas_call *call, damo_err *e);
 const char *rt_blas_route_name(rt_blas_route r);
+
+/* ---- profiling (events.c) ---------------------------------------------- */
+
+/* The events of commands enqueued while a list records (rt_ctx.record);
+ * an entry is NULL when its command failed. */
+typedef struct rt_events {
+    cl_event *ev;
+    size_t n, cap;
+} rt_events;
+
+/* Where a command should put its event: NULL unless rt->record is set (so
+ * that no event exists when nobody profiles), else a new entry of the
+ * list (NULL when out of memory: that command goes untimed). */
+cl_event *rt_event_slot(rt_ctx *rt);
+static inline cl_event *rt_rec(rt_ctx *rt) { return rt->record ? rt_event_slot(rt) : NULL; }
+/* Recreates the queue with CL_QUEUE_PROFILING_ENABLE (once per context;
+ * the old queue is finished first: a counted wait). */
+damo_status rt_profile_on(rt_ctx *rt, damo_err *e);
+/* Device time of a completed command in ns; 0 when it has not completed
+ * (or failed, or has no timestamps). */
+uint64_t rt_event_ns(cl_event ev);
+/* A monotonic clock in ns. */
+uint64_t rt_now_ns(void);
+/* Brackets a blocking wait: counts it, and times it while recording. */
+static inline uint64_t rt_wait_begin(rt_ctx *rt)
+{
+    rt->host_waits++;
+    return rt->record ? rt_now_ns() : 0;
+}
+static inline void rt_wait_end(rt_ctx *rt, uint64_t t0)
+{
+    if (t0)
+        rt->wait_ns += rt_now_ns() - t0;
+}
 
 /* Name of an OpenCL error code ("CL_OUT_OF_RESOURCES"). */
 const char *rt_cl_error_name(cl_int code);

@@ -54,8 +54,9 @@ damo_status rt_event_wait(rt_ctx *rt, cl_event ev, damo_err *e)
 {
     cl_int rc = CL_SUCCESS;
     if (!rt_event_done(ev)) {
-        rt->host_waits++;
+        uint64_t w = rt_wait_begin(rt);
         rc = clWaitForEvents(1, &ev);
+        rt_wait_end(rt, w);
     }
     clReleaseEvent(ev);
     if (rc != CL_SUCCESS)
@@ -182,6 +183,10 @@ damo_status rt_upload(rt_ctx *rt, rt_buf *b, size_t offset, size_t size, const v
     if (rc != CL_SUCCESS)
         return err_set(e, DAMO_ERR_DEVICE, "uploading %zu bytes to '%s': %s", size, rt->dev.name,
                        rt_cl_error_name(rc));
+    /* the upload's event serves the transfer bookkeeping too */
+    cl_event *rec = rt_rec(rt);
+    if (rec && clRetainEvent(ev) == CL_SUCCESS)
+        *rec = ev;
     if (!staged) {
         *pending = ev;
     } else if (!stage_push(x, ev)) {

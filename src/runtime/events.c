@@ -1,0 +1,63 @@
+/* Profiling: a queue that records timestamps, made only when some function
+ * asks for it, and the event lists commands fill while one records. With
+ * nothing recording, commands are enqueued without events. */
+#include <stdlib.h>
+#include <time.h>
+
+#include "runtime.h"
+
+uint64_t rt_now_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+cl_event *rt_event_slot(rt_ctx *rt)
+{
+    rt_events *l = rt->record;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? 2 * l->cap : 16;
+        cl_event *ev = realloc(l->ev, cap * sizeof *ev);
+        if (!ev)
+            return NULL;
+        l->ev = ev;
+        l->cap = cap;
+    }
+    rt->events_recorded++;
+    l->ev[l->n] = NULL;
+    return &l->ev[l->n++];
+}
+
+damo_status rt_profile_on(rt_ctx *rt, damo_err *e)
+{
+    if (rt->profiling)
+        return DAMO_OK;
+    /* OpenCL 1.2 cannot turn profiling on in a queue: a new one takes over
+     * once the old one has drained, so the order of commands holds */
+    damo_status st = rt_finish(rt, e);
+    if (st != DAMO_OK)
+        return st;
+    cl_int rc;
+    cl_command_queue q =
+        clCreateCommandQueue(rt->context, rt->dev.device, CL_QUEUE_PROFILING_ENABLE, &rc);
+    if (rc != CL_SUCCESS)
+        return err_set(e, DAMO_ERR_DEVICE, "creating a profiling command queue on '%s': %s",
+                       rt->dev.name, rt_cl_error_name(rc));
+    rt_lock();
+    clReleaseCommandQueue(rt->queue);
+    rt_unlock();
+    rt->queue = q;
+    rt->profiling = 1;
+    return DAMO_OK;
+}
+
+uint64_t rt_event_ns(cl_event ev)
+{
+    cl_ulong start = 0, end = 0;
+    if (!ev || !rt_event_done(ev) ||
+        clGetEventProfilingInfo(ev, CL_PROFILING_COMMAND_START, sizeof start, &start, NULL) != CL_SUCCESS ||
+        clGetEventProfilingInfo(ev, CL_PROFILING_COMMAND_END, sizeof end, &end, NULL) != CL_SUCCESS)
+        return 0;
+    return end > start ? (uint64_t)(end - start) : 0;
+}
