@@ -628,6 +628,38 @@ static void test_symbolic_and_failure(void)
     damo_graph_free(g);
 }
 
+/* A draw whose size is 1 at run time broadcasts in the kernel that reads
+ * it (every element the draw's one number), and consumes one block. */
+static void test_runtime_broadcast(void)
+{
+    damo_graph *g = damo_graph_new(ctx);
+    damo_random_stream *s = damo_random_stream_new(ctx, 12);
+    damo_var *x = damo_dvector(g, "x"), *y = damo_dvector(g, "y");
+    damo_var *u = damo_random_uniform(s, damo_float(g, 0), damo_float(g, 1), damo_shape(y), DAMO_FLOAT64);
+    damo_var *ins[2] = {x, y}, *z = damo_add(x, u);
+    damo_function *f = damo_function_simple(g, 2, ins, 1, &z, DAMO_FN_DEVICE_ONLY);
+    if (!checked(!!f, damo_graph_errmsg(g)))
+        return;
+    double xv[5] = {1, 2, 3, 4, 5}, yv[1] = {0}, out[5];
+    damo_array *xa = damo_array_from_data(ctx, DAMO_FLOAT64, 1, (int64_t[]){5}, xv);
+    damo_array *ya = damo_array_from_data(ctx, DAMO_FLOAT64, 1, (int64_t[]){1}, yv);
+    uint64_t st[2], after[2];
+    state_of(damo_random_state(s, 0), st);
+    damo_array *o = NULL;
+    CHECK(damo_call(f, (damo_arg[]){DAMO_ARG(xa), DAMO_ARG(ya)}, 2, &o, 1) == DAMO_OK);
+    CHECK(damo_array_read(o, out) == DAMO_OK);
+    for (int i = 0; i < 5; i++)
+        CHECK(out[i] == xv[i] + ref_uniform(st[0], st[1], 0, 0));
+    state_of(damo_random_state(s, 0), after);
+    CHECK(after[1] == st[1] + 1);
+    damo_array_release(o);
+    damo_array_release(xa);
+    damo_array_release(ya);
+    damo_function_free(f);
+    damo_random_stream_free(s);
+    damo_graph_free(g);
+}
+
 /* x + normal(...): one kernel computes the draw and the sum, and no
  * buffer holds the draw; the state's update is the only other step
  * with work. */
@@ -1018,6 +1050,7 @@ int main(void)
     test_copy_state();
     test_symbolic_and_failure();
     test_fusion();
+    test_runtime_broadcast();
     test_reductions();
     test_gradients();
     test_permutation();
