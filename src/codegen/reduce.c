@@ -456,6 +456,20 @@ static void put_partial_store(gen *g)
 /* ROW with kvec lanes of results: a full vector of results computed on
  * vectors, then finished lane by lane; a row's last, partial vector result
  * by result. */
+/* One result's values: the element itself when nothing is reduced, else
+ * the loops over the reduced dimensions. */
+static void put_row_values(gen *g)
+{
+    if (g->s->nr == 0) {
+        for (int i = 0; i < g->s->n_in; i++)
+            if (mem_input(g, i))
+                sb_printf(g->b, "    const long c%d_ = b%d;\n", i, i);
+        put_element(g, "_", "0", "    ");
+    } else {
+        put_loops(g, 0, "    ");
+    }
+}
+
 /* Results o .. o + chains * kvec - 1 (o set by the caller): computed on
  * vectors, then finished lane by lane. */
 static void put_kvec_block(gen *g, int chains)
@@ -469,14 +483,7 @@ static void put_kvec_block(gen *g, int chains)
                   identity(s->kind, s->acc), u, A, V);
     put_coords(g, 0, s->n_in);
     g->kvec_chains = chains;
-    if (s->nr == 0) {
-        for (int i = 0; i < s->n_in; i++)
-            if (mem_input(g, i))
-                sb_printf(b, "    const long c%d_ = b%d;\n", i, i);
-        put_element(g, "_", "0", "    ");
-    } else {
-        put_loops(g, 0, "    ");
-    }
+    put_row_values(g);
     g->kvec_chains = 0;
     sb_printf(b, "    %s ls[%d], lc[%d];\n", A, K, K);
     for (int u = 0; u < chains; u++)
@@ -508,14 +515,7 @@ static void put_kvec(gen *g)
     sb_puts(b, "    }\n    for (long o = o0; o < end; o++) {\n");
     sb_printf(b, "    %s s = %s, c = 0;\n    long bi = -1;\n", A, identity(s->kind, s->acc));
     put_coords(g, 0, g->n_ops);
-    if (s->nr == 0) {
-        for (int i = 0; i < s->n_in; i++)
-            if (mem_input(g, i))
-                sb_printf(b, "    const long c%d_ = b%d;\n", i, i);
-        put_element(g, "_", "0", "    ");
-    } else {
-        put_loops(g, 0, "    ");
-    }
+    put_row_values(g);
     put_finish(g);
     sb_puts(b, "    }\n    }\n");
 }
