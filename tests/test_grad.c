@@ -603,6 +603,93 @@ static void test_logreg(void)
     }
 }
 
+/* Found by review: the sigmoid op itself (not spelled out) with its
+ * gradient compiled beside it keeps log(sigmoid(z)) finite; a gradient
+ * with respect to a value inside a sigmoid pattern is that value's own
+ * (d sum(log s) / d s = 1 / s); switch(c, x, x) keeps c's broadcast; and
+ * log(1 + x) of a wrapping integer is not log1p(x). */
+static void test_review_cases(void)
+{
+    damo_graph *g = damo_graph_new(ctx);
+    damo_var *z = damo_dvector(g, "z"), *gz[2];
+    damo_var *ls = damo_log(damo_sigmoid(z)), *l1s = damo_log(damo_sub(damo_float(g, 1), damo_sigmoid(z)));
+    CHECK(damo_grad(damo_sum(ls, NULL, 0, 0), 1, &z, &gz[0]) == DAMO_OK);
+    CHECK(damo_grad(damo_sum(l1s, NULL, 0, 0), 1, &z, &gz[1]) == DAMO_OK);
+    damo_var *outs[4] = {ls, l1s, gz[0], gz[1]};
+    damo_function *f = damo_function_simple(g, 1, &z, 4, outs, 0);
+    CHECK_MSG(f, "%s", damo_graph_errmsg(g));
+    const double zv[] = {-800, 800};
+    damo_array *za = arr1(2, zv);
+    damo_arg arg = DAMO_ARG(za);
+    double v[4][2];
+    for (int o = 0; f && o < 4; o++)
+        CHECK(run_read(f, &arg, 1, (size_t)o, v[o], 2));
+    if (f) {
+        /* closed forms: log sigmoid(-800) = -800, log sigmoid(800) = -0;
+         * log(1 - sigmoid(800)) = -800; gradients sigmoid(-z), -sigmoid(z) */
+        CHECK_CLOSE(v[0][0], -800, 1e-15, 0);
+        CHECK_CLOSE(v[0][1], 0, 0, 1e-300);
+        CHECK_CLOSE(v[1][0], 0, 0, 1e-300);
+        CHECK_CLOSE(v[1][1], -800, 1e-15, 0);
+        CHECK_CLOSE(v[2][0], 1, 1e-15, 0);
+        CHECK_CLOSE(v[2][1], 0, 0, 1e-300);
+        CHECK_CLOSE(v[3][0], 0, 0, 1e-300);
+        CHECK_CLOSE(v[3][1], -1, 1e-15, 0);
+    }
+    damo_function_free(f);
+    damo_array_release(za);
+    /* d sum(log(s)) / d s with s = 1 / (1 + exp(-z)) */
+    damo_var *sv = damo_div(damo_float(g, 1), damo_add(damo_float(g, 1), damo_exp(damo_neg(z))));
+    damo_var *wrt[2] = {sv, z}, *gr[2];
+    CHECK(damo_grad(damo_sum(damo_log(sv), NULL, 0, 0), 2, wrt, gr) == DAMO_OK);
+    f = damo_function_simple(g, 1, &z, 2, gr, 0);
+    const double z3[] = {-1, 0, 2};
+    za = arr1(3, z3);
+    arg = DAMO_ARG(za);
+    double ds[3], dz[3];
+    if (f && run_read(f, &arg, 1, 0, ds, 3) && run_read(f, &arg, 1, 1, dz, 3))
+        for (int i = 0; i < 3; i++) {
+            double s_ = 1 / (1 + exp(-z3[i]));
+            CHECK_CLOSE(ds[i], 1 / s_, 1e-14, 0);
+            CHECK_CLOSE(dz[i], 1 - s_, 1e-14, 0);
+        }
+    else
+        CHECK_MSG(0, "gradient inside a sigmoid: %s", f ? damo_function_errmsg(f) : damo_graph_errmsg(g));
+    damo_function_free(f);
+    damo_array_release(za);
+    /* switch(c, x, x) with c (3,) and x (1,) at run time: NumPy gives (3,) */
+    damo_var *cond = damo_bvector(g, "c"), *x = damo_dvector(g, "x");
+    damo_var *sw = damo_switch(cond, x, x), *ins[2] = {cond, x};
+    f = damo_function_simple(g, 2, ins, 1, &sw, 0);
+    const unsigned char cv[] = {1, 0, 1};
+    const double xv[] = {4.5};
+    damo_array *ca = damo_array_from_data(ctx, DAMO_BOOL, 1, (const int64_t[]){3}, cv), *xa = arr1(1, xv);
+    damo_arg args[2] = {DAMO_ARG(ca), DAMO_ARG(xa)};
+    damo_array *r = NULL;
+    CHECK(f && damo_call(f, args, 2, &r, 1) == DAMO_OK && r && damo_array_size(r) == 3);
+    damo_array_release(r);
+    damo_array_release(ca);
+    damo_array_release(xa);
+    damo_function_free(f);
+    /* log(1 + x) for uint8 x = [255, 3]: 1 + 255 wraps to 0 (NumPy: -inf,
+     * log(4)) */
+    damo_var *u8 = damo_tensor(g, DAMO_UINT8, 1, NULL, "u8"), *lg = damo_log(damo_add(damo_int(g, 1), u8));
+    f = damo_function_simple(g, 1, &u8, 1, &lg, 0);
+    const unsigned char uv[] = {255, 3};
+    damo_array *ua = damo_array_from_data(ctx, DAMO_UINT8, 1, (const int64_t[]){2}, uv);
+    arg = DAMO_ARG(ua);
+    double lv[2] = {0};
+    damo_array *lr = NULL;
+    CHECK(f && damo_call(f, &arg, 1, &lr, 1) == DAMO_OK && lr && damo_array_get_f64(lr, 0, &lv[0]) == DAMO_OK &&
+          damo_array_get_f64(lr, 1, &lv[1]) == DAMO_OK);
+    CHECK(isinf(lv[0]) && lv[0] < 0);
+    CHECK_CLOSE(lv[1], log(4.0), 1e-6, 0);
+    damo_array_release(lr);
+    damo_array_release(ua);
+    damo_function_free(f);
+    damo_graph_free(g);
+}
+
 /* Errors and options of damo_grad / damo_grad_ex. */
 static void test_api(void)
 {
@@ -682,6 +769,7 @@ int main(void)
     test_closed_form();
     test_logreg();
     test_api();
+    test_review_cases();
     damo_ctx_free(ctx);
     return check_done();
 }

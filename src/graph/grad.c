@@ -34,6 +34,8 @@ damo_var *grad_sum_to(damo_var *gz, damo_var *x, const gnode *n, int i)
     if (lead < 0)
         return err_set(&x->g->err, DAMO_ERR_INVALID, "internal error: a gradient of rank %d for a "
                        "value of rank %d", o->ndim, t->ndim), NULL;
+    if (n && n->out[0]->type.ndim != o->ndim)
+        n = NULL; /* sole_size reads n's operands in its output's axes */
     for (int d = 0; d < o->ndim; d++) {
         int64_t xs = d < lead ? 1 : t->shape[d - lead], os = o->shape[d];
         if (d < lead || (xs == 1 && os != 1))
@@ -82,27 +84,50 @@ static damo_var *as_dtype(damo_var *v, const damo_var *x)
     return v && v->type.dtype != x->type.dtype ? damo_cast(v, x->type.dtype) : v;
 }
 
+/* 1 when a value between v and the pattern's a and b (v included) is
+ * marked in stop (a wrt, or one to hold constant), looking at most `depth`
+ * nodes down. */
+static int passes_stop(const damo_var *v, const damo_var *a, const damo_var *b, const unsigned char *stop,
+                       size_t n_vars, int depth)
+{
+    if (v == a || v == b)
+        return 0;
+    if (v->id < n_vars && stop[v->id])
+        return 1;
+    if (v->kind != VAR_APPLY || depth == 0)
+        return 0;
+    for (int k = 0; k < v->node->n_in; k++)
+        if (passes_stop(v->node->in[k], a, b, stop, n_vars, depth - 1))
+            return 1;
+    return 0;
+}
+
 /* Gradients through a sigmoid or the log of one, however spelled
  * (pattern.c), taken as the stable forms the compiler rewrites them to:
  * d sigmoid(z) = s (1 - s) with s the forward result, d log(sigmoid(z)) =
  * sigmoid(-z), d log(1 - sigmoid(z)) = -sigmoid(z). Differentiating the
  * spelled-out 1 / (1 + exp(-z)) instead gives inf * 0 = NaN once exp
- * overflows. When n is such a node, sets *a and *b (z = a, or a + b when
- * *b is not NULL) and *dz, and returns 1; 0 when it is not, -1 on error. */
-static int stable_partial(const gnode *n, damo_var *gz, damo_var **a, damo_var **b, damo_var **dz)
+ * overflows. The pattern's inner values then get no gradient of their own,
+ * so it is not used when one of them is a wrt or held constant (stop).
+ * When n is such a node, sets *a and *b (z = a, or a + b when *b is not
+ * NULL) and *dz, and returns 1; 0 when it is not, -1 on error. */
+static int stable_partial(const gnode *n, damo_var *gz, const unsigned char *stop, size_t n_vars, damo_var **a,
+                          damo_var **b, damo_var **dz)
 {
     damo_var *out = n->out[0];
     int kind = n->op == OP_LOG ? log_sigmoid_pattern(out, a, b)
                : n->op == OP_TRUE_DIV ? sigmoid_pattern(out, a, b) * 2 : 0;
+    for (int k = 0; kind && k < n->n_in; k++)
+        if (passes_stop(n->in[k], *a, *b, stop, n_vars, 8))
+            kind = 0;
     if (!kind)
         return 0;
-    damo_var *z = *b ? damo_add(*a, *b) : *a, *one = damo_float(out->g, 1);
-    if (kind == 2)
-        *dz = damo_mul(damo_mul(gz, out), damo_sub(one, out));
-    else if (kind == 1)
-        *dz = damo_mul(gz, damo_sigmoid(damo_neg(z)));
-    else
-        *dz = damo_neg(damo_mul(gz, damo_sigmoid(z)));
+    if (kind == 2) {
+        *dz = damo_mul(damo_mul(gz, out), damo_sub(damo_float(out->g, 1), out));
+    } else {
+        damo_var *z = *b ? damo_add(*a, *b) : *a;
+        *dz = kind == 1 ? damo_mul(gz, damo_sigmoid(damo_neg(z))) : damo_neg(damo_mul(gz, damo_sigmoid(z)));
+    }
     return *dz ? 1 : -1;
 }
 
@@ -158,8 +183,9 @@ static damo_status accumulate(damo_graph *g, damo_var **sum, const unsigned char
     return sum[x->id] ? DAMO_OK : g->err.code ? g->err.code : DAMO_ERR_NOMEM;
 }
 
-static damo_status backprop(damo_graph *g, size_t n_nodes, const unsigned char *reach,
-                            const unsigned char *from_wrt, const unsigned char *blocked, damo_var **sum)
+static damo_status backprop(damo_graph *g, size_t n_nodes, size_t n_vars, const unsigned char *reach,
+                            const unsigned char *from_wrt, const unsigned char *blocked,
+                            const unsigned char *stop, damo_var **sum)
 {
     damo_var *outs[64], *ins[64];
     pending pd[MAX_PENDING];
@@ -180,7 +206,7 @@ static damo_status backprop(damo_graph *g, size_t n_nodes, const unsigned char *
         if (!any_out || !any_in)
             continue;
         damo_var *a = NULL, *b = NULL, *dz = NULL;
-        int stable = n->n_out == 1 ? stable_partial(n, outs[0], &a, &b, &dz) : 0;
+        int stable = n->n_out == 1 ? stable_partial(n, outs[0], stop, n_vars, &a, &b, &dz) : 0;
         if (stable < 0)
             return g->err.code ? g->err.code : DAMO_ERR_NOMEM;
         if (stable) {
@@ -251,14 +277,16 @@ damo_status damo_grad_ex(int n_costs, damo_var *const *costs, int n_wrt, damo_va
                            var_label(costs[c], lab, sizeof lab), costs[c]->type.ndim);
     size_t n_vars = g->n, n_nodes = g->n_nodes;
     unsigned char *reach = calloc(n_vars + 1, 1), *from_wrt = calloc(n_vars + 1, 1),
-                  *blocked = calloc(n_vars + 1, 1);
+                  *blocked = calloc(n_vars + 1, 1), *stop = calloc(n_vars + 1, 1);
     damo_var **sum = calloc(n_vars + 1, sizeof *sum);
-    if (!reach || !from_wrt || !blocked || !sum) {
+    if (!reach || !from_wrt || !blocked || !stop || !sum) {
         st = err_set(&g->err, DAMO_ERR_NOMEM, "gradient: out of memory");
         goto done;
     }
     for (int c = 0; c < n_const; c++)
-        blocked[consider_constant[c]->id] = 1;
+        blocked[consider_constant[c]->id] = stop[consider_constant[c]->id] = 1;
+    for (int j = 0; j < n_wrt; j++)
+        stop[wrt[j]->id] = 1;
     for (int c = 0; c < n_costs; c++)
         reach[costs[c]->id] = 1;
     mark_ancestors(g, n_nodes, reach, blocked);
@@ -277,7 +305,7 @@ damo_status damo_grad_ex(int n_costs, damo_var *const *costs, int n_wrt, damo_va
         if (one)
             sum[costs[c]->id] = sum[costs[c]->id] ? damo_add(sum[costs[c]->id], one) : one;
     }
-    if ((st = backprop(g, n_nodes, reach, from_wrt, blocked, sum)) != DAMO_OK)
+    if ((st = backprop(g, n_nodes, n_vars, reach, from_wrt, blocked, stop, sum)) != DAMO_OK)
         goto done;
     for (int j = 0; j < n_wrt; j++) {
         damo_var *x = wrt[j];
@@ -301,6 +329,7 @@ done:
     free(reach);
     free(from_wrt);
     free(blocked);
+    free(stop);
     free(sum);
     return st;
 }

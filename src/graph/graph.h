@@ -181,6 +181,9 @@ int64_t gtype_static_size(const gtype *t);
  * unknown unless another operand fixes them). DAMO_ERR_SHAPE when two known
  * sizes differ and neither is 1 (*bad_dim: the result dimension). */
 damo_status gtype_broadcast(const gtype *const *ts, int n, gtype *out, int *bad_dim);
+/* 1 when a value of type u broadcasts into one of type t without
+ * enlarging it, whatever sizes the unknown ones take at run time. */
+int gtype_fits_into(const gtype *u, const gtype *t);
 /* Checks a value of (dtype, ndim, shape) against type t: the same rank, and
  * every static size of t kept; with same_dtype also the same dtype. The one
  * home of these checks: arguments, defaults, shared values, givens and

@@ -16,6 +16,18 @@ int64_t gtype_static_size(const gtype *t)
     return ckd_prod64(t->shape, t->ndim, &n) ? n : -1;
 }
 
+int gtype_fits_into(const gtype *u, const gtype *t)
+{
+    if (u->ndim > t->ndim)
+        return 0;
+    for (int d = 0; d < u->ndim; d++) {
+        int64_t us = u->shape[d], ts = t->shape[d + t->ndim - u->ndim];
+        if (us != 1 && (us == DAMO_DIM_UNKNOWN || us != ts))
+            return 0;
+    }
+    return 1;
+}
+
 damo_status gtype_broadcast(const gtype *const *ts, int n, gtype *out, int *bad_dim)
 {
     int nd = 0;

@@ -794,51 +794,52 @@ damo_status dimshuffle_grad(damo_graph *g, const gnode *n, damo_var *const *out_
         if (p->order[d] != DAMO_NEWAXIS)
             inv[p->order[d]] = d;
     in_grads[0] = damo_dimshuffle(out_grads[0], nd, inv);
-    return in_grads[0] ? DAMO_OK : g->err.code;
+    return in_grads[0] ? DAMO_OK : g->err.code ? g->err.code : DAMO_ERR_NOMEM;
 }
 
 damo_status reshape_grad(damo_graph *g, const gnode *n, damo_var *const *out_grads, damo_var **in_grads)
 {
     in_grads[0] = damo_reshape_to(out_grads[0], damo_shape(n->in[0]));
-    return in_grads[0] ? DAMO_OK : g->err.code;
+    return in_grads[0] ? DAMO_OK : g->err.code ? g->err.code : DAMO_ERR_NOMEM;
 }
 
 damo_status alloc_grad(damo_graph *g, const gnode *n, damo_var *const *out_grads, damo_var **in_grads)
 {
     in_grads[0] = grad_sum_to(out_grads[0], n->in[0], NULL, 0);
-    return in_grads[0] ? DAMO_OK : g->err.code;
+    return in_grads[0] ? DAMO_OK : g->err.code ? g->err.code : DAMO_ERR_NOMEM;
 }
 
-/* Input i's part of gz: a slice along the axis where every size before it
+/* Input i's part of gz: a slice along the axis while every size before it
  * is known, else rows picked by an arange of symbolic offsets. */
 damo_status concat_grad(damo_graph *g, const gnode *n, damo_var *const *out_grads, damo_var **in_grads)
 {
     int axis = n->params.axis, nd = n->out[0]->type.ndim;
-    damo_var *gz = out_grads[0], *start = damo_int(g, 0);
+    damo_var *gz = out_grads[0], *start = NULL;
     int64_t at = 0;
     for (int i = 0; i < n->n_in; i++) {
-        damo_var *x = n->in[i], *size = damo_shape_i(x, axis), *stop = damo_add(start, size);
+        damo_var *x = n->in[i];
         int64_t s = x->type.shape[axis];
-        if (at >= 0 && s != DAMO_DIM_UNKNOWN) {
+        if (!start && s != DAMO_DIM_UNKNOWN) {
             damo_slice idx[DAMO_MAX_DIMS];
             for (int d = 0; d < nd; d++)
                 idx[d] = d == axis ? DAMO_SLICE(at, at + s, 1) : DAMO_ALL;
             in_grads[i] = damo_subtensor(gz, nd, idx);
             at += s;
         } else {
-            int order[DAMO_MAX_DIMS];
+            int order[DAMO_MAX_DIMS], back[DAMO_MAX_DIMS];
             order[0] = axis;
             for (int d = 0, k = 1; d < nd; d++)
                 if (d != axis)
                     order[k++] = d;
-            int back[DAMO_MAX_DIMS];
             for (int d = 0; d < nd; d++)
                 back[order[d]] = d;
+            if (!start)
+                start = damo_int(g, at);
+            damo_var *stop = damo_add(start, damo_shape_i(x, axis));
             damo_var *rows = damo_take(damo_dimshuffle(gz, nd, order), damo_arange(start, stop, damo_int(g, 1)));
             in_grads[i] = damo_dimshuffle(rows, nd, back);
-            at = -1;
+            start = stop;
         }
-        start = stop;
         if (!in_grads[i])
             return g->err.code ? g->err.code : DAMO_ERR_NOMEM;
     }

@@ -195,20 +195,6 @@ static int depends_on(const fgraph *fg, damo_var *v, const gnode *r, unsigned ch
     return 0;
 }
 
-/* 1 when u broadcasts into the result shape t without enlarging it, for
- * every run-time size t's static sizes allow. */
-static int fits_into(const gtype *u, const gtype *t)
-{
-    if (u->ndim > t->ndim)
-        return 0;
-    for (int d = 0; d < u->ndim; d++) {
-        int64_t us = u->shape[d], ts = t->shape[d + t->ndim - u->ndim];
-        if (us != 1 && (us == DAMO_DIM_UNKNOWN || us != ts))
-            return 0;
-    }
-    return 1;
-}
-
 /* Makes the fused reader of r's result r's epilogue. */
 static damo_status absorb_consumer(fgraph *fg, const liveness *lv, gnode *r, damo_err *e)
 {
@@ -223,7 +209,7 @@ static damo_status absorb_consumer(fgraph *fg, const liveness *lv, gnode *r, dam
     for (int k = 0; k < c->n_in; k++)
         if (c->in[k] == res)
             at = k;
-        else if (!fits_into(&c->in[k]->type, &res->type))
+        else if (!gtype_fits_into(&c->in[k]->type, &res->type))
             return DAMO_OK;
     unsigned char *seen = calloc(fg->g->n_nodes + 1, 1);
     gnode **stack = malloc((fg->g->n_nodes + 1) * sizeof *stack);

@@ -58,7 +58,6 @@ static int become_op(rw_ctx *c, gnode *n, op_id op, damo_var *const *in, int n_i
     return 1;
 }
 
-
 /* A node op(in...) of the graph, adopted; NULL on error. */
 static damo_var *make(rw_ctx *c, op_id op, const op_params *p, damo_var *const *in, int n_in)
 {
@@ -110,10 +109,10 @@ static int rule_add_zero(rw_ctx *c, gnode *n)
     return 0;
 }
 
-/* switch(c, x, x) -> x (where c does not broadcast x) */
+/* switch(c, x, x) -> x where c cannot broadcast x to a larger shape */
 static int rule_switch_same(rw_ctx *c, gnode *n)
 {
-    return n->in[1] == n->in[2] ? become(c, n, n->in[1]) : 0;
+    return n->in[1] == n->in[2] && gtype_fits_into(&n->in[0]->type, &n->in[1]->type) ? become(c, n, n->in[1]) : 0;
 }
 
 /* cast(x, dtype of x) -> x */
@@ -148,8 +147,7 @@ static int rule_sigmoid(rw_ctx *c, gnode *n)
     damo_var *a, *b;
     /* 1 / (1 + exp(-|u|)) is left as it is: it is rule_logistic_share's
      * form, whose exp other nodes share */
-    if (!sigmoid_pattern(n->out[0], &a, &b) || var_producer(n->out[0], OP_SIGMOID) ||
-        (!b && var_producer(a, OP_ABS)))
+    if (!sigmoid_pattern(n->out[0], &a, &b) || (!b && var_producer(a, OP_ABS)))
         return 0;
     damo_var *z = pattern_arg(c, a, b);
     return z ? become_op(c, n, OP_SIGMOID, &z, 1) : -1;
@@ -169,7 +167,15 @@ static int rule_log_sigmoid(rw_ctx *c, gnode *n)
     if (z && kind > 0)
         z = make(c, OP_NEG, &p, &z, 1);
     damo_var *sp = z ? make(c, OP_SOFTPLUS, &p, &z, 1) : NULL;
-    return sp ? become_op(c, n, OP_NEG, &sp, 1) : -1;
+    int r = sp ? become_op(c, n, OP_NEG, &sp, 1) : -1;
+    /* the sigmoid may now share its exp with this softplus
+     * (rule_logistic_share waited for this rule) */
+    gnode *sg = var_producer(n->in[0], OP_SIGMOID), *sub = var_producer(n->in[0], OP_SUB);
+    if (!sg && sub)
+        sg = var_producer(sub->in[1], OP_SIGMOID);
+    if (r > 0 && sg && !fg_requeue(c->fg, sg))
+        return -1;
+    return r;
 }
 
 static int is_logistic(const fgraph *fg, const gnode *m)
@@ -177,24 +183,64 @@ static int is_logistic(const fgraph *fg, const gnode *m)
     return !fg_unused(fg, m) && (m->op == OP_SIGMOID || m->op == OP_SOFTPLUS);
 }
 
-/* The live sigmoid and softplus nodes of u and of -u, and abs(u) (which
+/* 1 when v has a live reader of op; *reader then is one. */
+static int read_by(const fgraph *fg, const damo_var *v, op_id op, gnode **reader)
+{
+    const fg_clients *cl = fg_clients_of(fg, v);
+    for (size_t j = 0; j < cl->n; j++)
+        if (cl->nodes[j]->op == op && !fg_unused(fg, cl->nodes[j])) {
+            *reader = cl->nodes[j];
+            return 1;
+        }
+    return 0;
+}
+
+/* The live sigmoid and softplus nodes of u and of -u, and exp(-|u|) (which
  * the rewrite below makes: one of them was rewritten already). With
- * requeue, queues those nodes again (they may now share). */
+ * requeue, queues those nodes again (they may now share); -1 when out of
+ * memory. */
 static int logistic_family(fgraph *fg, damo_var *u, int requeue)
 {
     int count = 0;
+    gnode *na, *ex;
     const fg_clients *cl = fg_clients_of(fg, u);
     for (size_t j = 0; j < cl->n; j++) {
         gnode *m = cl->nodes[j];
-        if (is_logistic(fg, m) || (m->op == OP_ABS && !fg_unused(fg, m)))
-            count += !requeue || m->op == OP_ABS || fg_requeue(fg, m);
-        else if (m->op == OP_NEG && !fg_unused(fg, m))
+        if (fg_unused(fg, m))
+            continue;
+        if (is_logistic(fg, m))
+            count++;
+        else if (m->op == OP_ABS)
+            count += read_by(fg, m->out[0], OP_NEG, &na) && read_by(fg, na->out[0], OP_EXP, &ex);
+        else if (m->op == OP_NEG)
             for (size_t k = 0, n2 = fg_clients_of(fg, m->out[0])->n; k < n2; k++) {
                 gnode *q = fg_clients_of(fg, m->out[0])->nodes[k];
-                count += is_logistic(fg, q) && (!requeue || fg_requeue(fg, q));
+                if (is_logistic(fg, q) && requeue && !fg_requeue(fg, q))
+                    return -1;
+                count += is_logistic(fg, q);
             }
+        if (is_logistic(fg, m) && requeue && !fg_requeue(fg, m))
+            return -1;
     }
     return count;
+}
+
+/* 1 when v is read by log, or by 1 - v that log reads: rule_log_sigmoid's
+ * patterns, which go first (its softplus form is finite where a log of the
+ * shared form is not). */
+static int read_by_log(const fgraph *fg, const damo_var *v)
+{
+    gnode *m;
+    if (read_by(fg, v, OP_LOG, &m))
+        return 1;
+    const fg_clients *cl = fg_clients_of(fg, v);
+    for (size_t j = 0; j < cl->n; j++) {
+        gnode *sub = cl->nodes[j];
+        if (sub->op == OP_SUB && !fg_unused(fg, sub) && sub->in[1] == v && var_const_is(sub->in[0], 1) &&
+            read_by(fg, sub->out[0], OP_LOG, &m))
+            return 1;
+    }
+    return 0;
 }
 
 /* Stabilization: sigmoid(+-u) and softplus(+-u) of one u, when two or more
@@ -207,9 +253,11 @@ static int rule_logistic_share(rw_ctx *c, gnode *n)
 {
     gnode *ng = var_producer(n->in[0], OP_NEG);
     damo_var *u = ng ? ng->in[0] : n->in[0];
-    if (dtype_kind_of(u->type.dtype) != KIND_FLOAT || logistic_family(c->fg, u, 0) < 2)
+    if (dtype_kind_of(u->type.dtype) != KIND_FLOAT || (n->op == OP_SIGMOID && read_by_log(c->fg, n->out[0])) ||
+        logistic_family(c->fg, u, 0) < 2)
         return 0;
-    logistic_family(c->fg, u, 1);
+    if (logistic_family(c->fg, u, 1) < 0)
+        return -1;
     op_params p = {0};
     damo_dtype t = u->type.dtype;
     damo_var *zero = scalar_const(c, t, 0), *one = scalar_const(c, t, 1);
@@ -235,10 +283,13 @@ static int rule_logistic_share(rw_ctx *c, gnode *n)
     return become_op(c, n, OP_SWITCH, sw, 3);
 }
 
-/* log(1 + x) -> log1p(x) */
+/* Stabilization: log(1 + x) -> log1p(x), for a float 1 + x (an integer
+ * one wraps before the log sees it) */
 static int rule_log1p(rw_ctx *c, gnode *n)
 {
     gnode *add = var_producer(n->in[0], OP_ADD);
+    if (add && dtype_kind_of(add->out[0]->type.dtype) != KIND_FLOAT)
+        return 0;
     for (int k = 0; add && k < 2; k++)
         if (var_const_is(add->in[k], 1))
             return become_op(c, n, OP_LOG1P, &add->in[1 - k], 1);
@@ -365,7 +416,6 @@ static scaled scaled_term(const fgraph *fg, damo_var *v)
                 return (scaled){n->in[k], n->in[1 - k], 0};
     return t;
 }
-
 
 /* The coefficient (scale, negated when neg) as a 0-d value of dtype t. */
 static damo_var *coefficient(rw_ctx *c, damo_var *scale, int neg, damo_dtype t)
