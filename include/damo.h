@@ -1005,7 +1005,9 @@ damo_var *damo_random_choice(damo_random_stream *s, damo_var *a, int64_t k);
  *  and given in dtype (DAMO_FLOAT64 or DAMO_FLOAT32), clipped to [low,
  *  high] against rounding. Its sub-stream has binomial's 53-bit seed.
  *  Constants std < 0 or low >= high are refused; at run time they give
- *  NaN (std 0 gives the mean). */
+ *  NaN (std 0 gives the mean). Its gradient treats the draw as mean + std
+ *  * (a standard draw): the bounds' dependence on mean and std is not
+ *  differentiated. */
 damo_var *damo_random_truncated_normal(damo_random_stream *s, damo_var *mean, damo_var *std,
                                        damo_var *low, damo_var *high, damo_var *size,
                                        damo_dtype dtype);
