@@ -18,7 +18,12 @@
 static damo_ctx *ctx;
 
 static const unsigned both_paths[] = {0, DAMO_FN_DEVICE_ONLY};
-static inline const char *path_name(unsigned flags) { return flags ? "DEVICE_ONLY" : "flags 0"; }
+static inline const char *path_name(unsigned flags)
+{
+    return flags == 0 ? "flags 0"
+           : flags == DAMO_FN_DEVICE_ONLY ? "DEVICE_ONLY"
+                                          : "NO_FUSION|DEVICE_ONLY";
+}
 
 
 typedef struct parray {

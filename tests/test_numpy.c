@@ -35,16 +35,8 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "tcase.h"
 
-static damo_ctx *ctx;
-
-static const unsigned both_paths[] = {0, DAMO_FN_DEVICE_ONLY};
-static const char *path_name(unsigned flags)
-{
-    return flags == 0 ? "flags 0"
-           : flags == DAMO_FN_DEVICE_ONLY ? "DEVICE_ONLY"
-                                          : "NO_FUSION|DEVICE_ONLY";
-}
 
 /* ---------------------------------------------------------------------- */
 /* Helpers                                                                 */
@@ -816,16 +808,6 @@ static const op_entry *find_op(const char *name)
     return NULL;
 }
 
-static int parse_dtype(const char *s, damo_dtype *t)
-{
-    for (int i = 0; i < DAMO_NUM_DTYPES; i++)
-        if (!strcmp(damo_dtype_name((damo_dtype)i), s)) {
-            *t = (damo_dtype)i;
-            return 1;
-        }
-    return 0;
-}
-
 static int parse_status(const char *s, damo_status *st)
 {
     for (int i = 0; i <= DAMO_ERR_OVERFLOW; i++)
@@ -835,76 +817,6 @@ static int parse_status(const char *s, damo_status *st)
         }
     return 0;
 }
-
-static int is_float(damo_dtype t) { return t == DAMO_FLOAT32 || t == DAMO_FLOAT64; }
-static int is_unsigned(damo_dtype t)
-{
-    return t == DAMO_UINT8 || t == DAMO_UINT16 || t == DAMO_UINT32 || t == DAMO_UINT64;
-}
-
-/* Element i of a buffer of dtype t as a double / exact integer. */
-static double elem_f64(damo_dtype t, const void *p, int64_t i)
-{
-    return t == DAMO_FLOAT32 ? (double)((const float *)p)[i] : ((const double *)p)[i];
-}
-
-static void elem_text(damo_dtype t, const void *p, int64_t i, char *buf, size_t size)
-{
-    switch (t) {
-    case DAMO_BOOL: snprintf(buf, size, "%s", ((const uint8_t *)p)[i] ? "True" : "False"); break;
-    case DAMO_INT8: snprintf(buf, size, "%d", ((const int8_t *)p)[i]); break;
-    case DAMO_INT16: snprintf(buf, size, "%d", ((const int16_t *)p)[i]); break;
-    case DAMO_INT32: snprintf(buf, size, "%" PRId32, ((const int32_t *)p)[i]); break;
-    case DAMO_INT64: snprintf(buf, size, "%" PRId64, ((const int64_t *)p)[i]); break;
-    case DAMO_UINT8: snprintf(buf, size, "%u", ((const uint8_t *)p)[i]); break;
-    case DAMO_UINT16: snprintf(buf, size, "%u", ((const uint16_t *)p)[i]); break;
-    case DAMO_UINT32: snprintf(buf, size, "%" PRIu32, ((const uint32_t *)p)[i]); break;
-    case DAMO_UINT64: snprintf(buf, size, "%" PRIu64, ((const uint64_t *)p)[i]); break;
-    default: snprintf(buf, size, "%.17g", elem_f64(t, p, i)); break;
-    }
-}
-
-/* Parses one value token into element i of a buffer of dtype t. */
-static int parse_elem(damo_dtype t, const char *tok, void *p, int64_t i)
-{
-    char *end;
-    errno = 0;
-    if (is_float(t)) {
-        double d = strtod(tok, &end);
-        if (t == DAMO_FLOAT32)
-            ((float *)p)[i] = (float)d;
-        else
-            ((double *)p)[i] = d;
-    } else if (is_unsigned(t)) {
-        uint64_t u = strtoull(tok, &end, 10);
-        switch (t) {
-        case DAMO_UINT8: ((uint8_t *)p)[i] = (uint8_t)u; break;
-        case DAMO_UINT16: ((uint16_t *)p)[i] = (uint16_t)u; break;
-        case DAMO_UINT32: ((uint32_t *)p)[i] = (uint32_t)u; break;
-        default: ((uint64_t *)p)[i] = u; break;
-        }
-    } else {
-        int64_t v = strtoll(tok, &end, 10);
-        switch (t) {
-        case DAMO_BOOL: ((uint8_t *)p)[i] = v != 0; break;
-        case DAMO_INT8: ((int8_t *)p)[i] = (int8_t)v; break;
-        case DAMO_INT16: ((int16_t *)p)[i] = (int16_t)v; break;
-        case DAMO_INT32: ((int32_t *)p)[i] = (int32_t)v; break;
-        default: ((int64_t *)p)[i] = v; break;
-        }
-    }
-    /* strtod reports ERANGE for subnormals, which are exact here */
-    return *tok && !*end && (errno == 0 || is_float(t));
-}
-
-/* A parsed array: dtype, shape and C-order values. */
-typedef struct parray {
-    damo_dtype t;
-    int ndim;
-    int64_t shape[DAMO_MAX_DIMS];
-    int64_t n;
-    void *data;
-} parray;
 
 /* Reads "NDIM DIM... : V..." from the tokens at *k. */
 static int parse_array(char **tok, int ntok, int *k, damo_dtype t, parray *a)
