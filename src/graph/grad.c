@@ -109,10 +109,10 @@ static int passes_stop(const damo_var *v, const damo_var *a, const damo_var *b, 
  * spelled-out 1 / (1 + exp(-z)) instead gives inf * 0 = NaN once exp
  * overflows. The pattern's inner values then get no gradient of their own,
  * so it is not used when one of them is a wrt or held constant (stop).
- * When n is such a node, sets *a and *b (z = a, or a + b when *b is not
+ * When n is such a node, sets *a and *b, *z (a, or a + b when *b is not
  * NULL) and *dz, and returns 1; 0 when it is not, -1 on error. */
 static int stable_partial(const gnode *n, damo_var *gz, const unsigned char *stop, size_t n_vars, damo_var **a,
-                          damo_var **b, damo_var **dz)
+                          damo_var **b, damo_var **z, damo_var **dz)
 {
     damo_var *out = n->out[0];
     int kind = n->op == OP_LOG ? log_sigmoid_pattern(out, a, b)
@@ -122,12 +122,12 @@ static int stable_partial(const gnode *n, damo_var *gz, const unsigned char *sto
             kind = 0;
     if (!kind)
         return 0;
-    if (kind == 2) {
+    if (!(*z = *b ? damo_add(*a, *b) : *a))
+        return -1;
+    if (kind == 2)
         *dz = damo_mul(damo_mul(gz, out), damo_sub(damo_float(out->g, 1), out));
-    } else {
-        damo_var *z = *b ? damo_add(*a, *b) : *a;
-        *dz = kind == 1 ? damo_mul(gz, damo_sigmoid(damo_neg(z))) : damo_neg(damo_mul(gz, damo_sigmoid(z)));
-    }
+    else
+        *dz = kind == 1 ? damo_mul(gz, damo_sigmoid(damo_neg(*z))) : damo_neg(damo_mul(gz, damo_sigmoid(*z)));
     return *dz ? 1 : -1;
 }
 
@@ -136,14 +136,25 @@ static int stable_partial(const gnode *n, damo_var *gz, const unsigned char *sto
  * their z: one reduction for b, not two). Each has z's shape: a gradient
  * always has its variable's shape. */
 typedef struct pending {
-    damo_var *a, *b, *dz;
+    damo_var *a, *b, *z, *dz; /* z: a + b, whose node sum_to reads for its
+                               * operands' shapes (a itself without b) */
     size_t due; /* handed on before node `due` (a's or b's producer) */
 } pending;
 
 enum { MAX_PENDING = 16 };
 
+/* Adds term, a gradient of x, to x's sum (NULL term: the error on g). */
 static damo_status accumulate(damo_graph *g, damo_var **sum, const unsigned char *from_wrt, damo_var *x,
-                              damo_var *term);
+                              damo_var *term)
+{
+    if (!term)
+        return g->err.code ? g->err.code : DAMO_ERR_NOMEM;
+    if (!from_wrt[x->id] || !is_float(x))
+        return DAMO_OK;
+    term = as_dtype(term, x);
+    sum[x->id] = sum[x->id] ? damo_add(sum[x->id], term) : term;
+    return sum[x->id] ? DAMO_OK : g->err.code ? g->err.code : DAMO_ERR_NOMEM;
+}
 
 static size_t producer_index(const damo_var *v) { return v && v->kind == VAR_APPLY ? v->node->id + 1 : 0; }
 
@@ -158,8 +169,7 @@ static damo_status flush_pending(damo_graph *g, pending *pd, int *n_pd, size_t a
             k++;
             continue;
         }
-        damo_var *z = p->b ? damo_add(p->a, p->b) : NULL;
-        const gnode *zn = z ? z->node : NULL;
+        const gnode *zn = p->b ? p->z->node : NULL;
         damo_status st = accumulate(g, sum, from_wrt, p->a, grad_sum_to(p->dz, p->a, zn, 0));
         if (st == DAMO_OK && p->b)
             st = accumulate(g, sum, from_wrt, p->b, grad_sum_to(p->dz, p->b, zn, 1));
@@ -168,19 +178,6 @@ static damo_status flush_pending(damo_graph *g, pending *pd, int *n_pd, size_t a
         *p = pd[--*n_pd];
     }
     return DAMO_OK;
-}
-
-/* Adds term, a gradient of x, to x's sum (NULL term: the error on g). */
-static damo_status accumulate(damo_graph *g, damo_var **sum, const unsigned char *from_wrt, damo_var *x,
-                              damo_var *term)
-{
-    if (!term)
-        return g->err.code ? g->err.code : DAMO_ERR_NOMEM;
-    if (!from_wrt[x->id] || !is_float(x))
-        return DAMO_OK;
-    term = as_dtype(term, x);
-    sum[x->id] = sum[x->id] ? damo_add(sum[x->id], term) : term;
-    return sum[x->id] ? DAMO_OK : g->err.code ? g->err.code : DAMO_ERR_NOMEM;
 }
 
 static damo_status backprop(damo_graph *g, size_t n_nodes, size_t n_vars, const unsigned char *reach,
@@ -205,8 +202,8 @@ static damo_status backprop(damo_graph *g, size_t n_nodes, size_t n_vars, const 
             any_in |= from_wrt[n->in[k]->id] && is_float(n->in[k]);
         if (!any_out || !any_in)
             continue;
-        damo_var *a = NULL, *b = NULL, *dz = NULL;
-        int stable = n->n_out == 1 ? stable_partial(n, outs[0], stop, n_vars, &a, &b, &dz) : 0;
+        damo_var *a = NULL, *b = NULL, *z = NULL, *dz = NULL;
+        int stable = n->n_out == 1 ? stable_partial(n, outs[0], stop, n_vars, &a, &b, &z, &dz) : 0;
         if (stable < 0)
             return g->err.code ? g->err.code : DAMO_ERR_NOMEM;
         if (stable) {
@@ -218,7 +215,7 @@ static damo_status backprop(damo_graph *g, size_t n_nodes, size_t n_vars, const 
             if (k >= n_pd) {
                 k = n_pd++;
                 size_t pa = producer_index(a), pb = producer_index(b);
-                pd[k] = (pending){a, b, dz, pa > pb ? pa : pb};
+                pd[k] = (pending){a, b, z, dz, pa > pb ? pa : pb};
             } else if (!(pd[k].dz = damo_add(pd[k].dz, dz))) {
                 return g->err.code ? g->err.code : DAMO_ERR_NOMEM;
             }
