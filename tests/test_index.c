@@ -526,9 +526,9 @@ static void test_steps_and_lifetimes(void)
 }
 
 /* The hot path allocates and builds nothing after the first calls: one
- * function with a step of every kind (reduce, BLAS, view, copy, gather,
- * scatter, host, elementwise), called with its results released each
- * time. Checked against sums worked by hand: x = [[0, 1, 2], [3, 4, 5]],
+ * function with a step of each kind it checks (reduce, BLAS, view, copy,
+ * gather, scatter, host; its elementwise work is fused into the
+ * reductions), called with its results released each time. Checked against sums worked by hand: x = [[0, 1, 2], [3, 4, 5]],
  * idx = [1, 0, 1], v = [1, 1, 1]. */
 static void test_steady_state(void)
 {
