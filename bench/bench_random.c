@@ -9,10 +9,17 @@
  *
  *   meson compile -C build bench/bench_random && ./build/bench/bench_random
  *
+ * A last peer is the floor under any Philox fill on these cores: the
+ * fastest host fill we could write (philox_floor.c: two uniform doubles
+ * per Philox call, vectorized by the compiler for this machine, on every
+ * core, computing nothing else). The goals' ratios are printed against
+ * it too.
+ *
  * The draws' first numbers are checked against Philox4x32-10 computed on
  * the host before timing; a wrong one aborts the run.
  */
 #include "bench_util.h"
+#include "philox_floor.h"
 
 #define DAMO_FN static inline
 #define DAMO_U32 uint32_t
@@ -135,6 +142,37 @@ static damo_function *compile_draw(damo_ctx *ctx, int normal, int64_t n)
     return f;
 }
 
+/* ---- the host floor ------------------------------------------------------------ */
+
+typedef struct floor_fill {
+    double *out;
+    int64_t n;
+    int threads;
+} floor_fill;
+
+static int floor_once(void *state)
+{
+    floor_fill *f = state;
+    return philox_floor_fill(f->out, f->n, f->threads);
+}
+
+/* 0 when the floor's first numbers are Philox4x32-10's (key 0x9abcdef012345678). */
+static int floor_check(floor_fill *f)
+{
+    if (!f->out || floor_once(f))
+        return 1;
+    for (int64_t i = 0; i < 8; i++) {
+        uint32_t c[4] = {(uint32_t)(i / 2), 0, 0, 0};
+        damo_philox4x32_10(c, 0x12345678u, 0x9abcdef0u);
+        uint64_t bits = i % 2 ? (uint64_t)c[3] << 32 | c[2] : (uint64_t)c[1] << 32 | c[0];
+        if (f->out[i] != (double)(bits >> 11) * 0x1p-53) {
+            fprintf(stderr, "WRONG RESULT: the host floor's element %lld\n", (long long)i);
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* ---- NumPy ---------------------------------------------------------------------- */
 
 /* fns: PCG64 random, PCG64 standard_normal, Philox random, Philox
@@ -165,10 +203,10 @@ static int numpy_start(bench_py *py, int64_t n)
 
 /* ---- main ---------------------------------------------------------------------- */
 
-enum { E_WRITE, E_UNIFORM, E_NORMAL, E_NP, N_ENTRIES = E_NP + 4 };
+enum { E_WRITE, E_UNIFORM, E_NORMAL, E_FLOOR, E_NP, N_ENTRIES = E_NP + 4 };
 static const char *const NAMES[N_ENTRIES] = {
     "plain OpenCL write kernel a[i] = s", "damo uniform(0, 1) float64", "damo normal(0, 1) float64",
-    "NumPy PCG64 random", "NumPy PCG64 standard_normal", "NumPy Philox random",
+    "host floor: C Philox uniform, all cores, 2 per call", "NumPy PCG64 random", "NumPy PCG64 standard_normal", "NumPy Philox random",
     "NumPy Philox standard_normal"};
 
 int main(void)
@@ -185,19 +223,23 @@ int main(void)
     int have_numpy = !numpy_start(&py, n);
     bench_py_fn nf[4] = {{&py, 0}, {&py, 1}, {&py, 2}, {&py, 3}};
     bench_entry es[N_ENTRIES];
-    int rc = !du.f || !dn.f || writer_setup(ctx, (size_t)n, &w);
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    floor_fill ff = {malloc((size_t)n * sizeof(double)), n, cores > 0 && cores <= 64 ? (int)cores : 1};
+    int rc = !du.f || !dn.f || writer_setup(ctx, (size_t)n, &w) || floor_check(&ff);
     es[E_WRITE] = bench_entry_of(write_once, NULL, &w, NULL);
     es[E_UNIFORM] = bench_entry_of(draw_once, NULL, &du, ctx);
     es[E_NORMAL] = bench_entry_of(draw_once, NULL, &dn, ctx);
+    es[E_FLOOR] = bench_entry_of(floor_once, NULL, &ff, NULL);
     for (int k = 0; k < 4; k++)
         es[E_NP + k] = bench_py_entry(&nf[k]);
     rc = rc || bench_measure_all(&PLAN, es, have_numpy ? N_ENTRIES : E_NP);
     writer_teardown(&w);
+    free(ff.out);
     if (have_numpy)
         bench_py_stop(&py);
     if (!rc) {
-        printf("n = 2^%d float64 per fill, median of %d interleaved batches\n\n", LOG2_N,
-               PLAN.batches);
+        printf("n = 2^%d float64 per fill, median of %d interleaved batches; host floor on %d "
+               "threads\n\n", LOG2_N, PLAN.batches, ff.threads);
         printf("| what | ms per fill | GB/s | x write kernel |\n|---|---:|---:|---:|\n");
         for (int e = 0; e < (have_numpy ? N_ENTRIES : E_NP); e++)
             printf("| %s | %.2f | %.2f | %.2f |\n", NAMES[e], es[e].t.sec * 1e3,
@@ -208,6 +250,10 @@ int main(void)
         printf("\ngoal uniform >= %.1fx the write kernel: %s (%.2fx); normal >= %.1fx: %s (%.2fx)\n",
                GOAL_UNIFORM, xu >= GOAL_UNIFORM ? "met" : "NOT met", xu, GOAL_NORMAL,
                xn >= GOAL_NORMAL ? "met" : "NOT met", xn);
+        double xf = es[E_WRITE].t.sec / es[E_FLOOR].t.sec;
+        printf("the host floor reaches %.2fx the write kernel: a goal above it is out of reach on "
+               "these cores;\ndamo uniform is %.2fx the floor's speed, normal %.2fx\n", xf,
+               es[E_FLOOR].t.sec / es[E_UNIFORM].t.sec, es[E_FLOOR].t.sec / es[E_NORMAL].t.sec);
         if (have_numpy)
             printf("faster than NumPy's fastest generator: uniform %s (%.2fx), normal %s (%.2fx)\n",
                    es[E_UNIFORM].t.sec < fmin(es[E_NP].t.sec, es[E_NP + 2].t.sec) ? "yes" : "NO",

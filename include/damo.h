@@ -534,7 +534,11 @@ damo_var *damo_inc_take(damo_var *x, damo_var *idx, damo_var *y);
  *  BLAS: CLBlast on GPUs, the host's CBLAS (OpenBLAS) on CPU devices, in
  *  the device's queue; the environment variable DAMO_BLAS=clblast (or
  *  =host; read when a context is made) or the meson option blas=clblast
- *  sends them to CLBlast on every device. Transposed operands reach BLAS as
+ *  sends them to CLBlast on every device. On the host route a product of
+ *  at most 2^22 multiply-adds that finds all queued work finished runs on
+ *  the thread calling damo_call, before it returns (PoCL's hand-off to
+ *  its worker threads costs more than such a product); DAMO_BLAS=host-queued
+ *  queues every product instead. Transposed operands reach BLAS as
  *  transpose flags, never copies. alpha * dot(a, b) + beta * c with c of
  *  the product's shape compiles to one GEMM (or GEMV) call. Integers and
  *  bools become a generated reduction of the products (a REDUCE step).

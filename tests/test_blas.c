@@ -21,10 +21,13 @@
  * 2 (K + 2) eps (|A| . |B|)_ij (eps = 2u), plus the smallest normal number
  * for sums that cancel to 0. Later elementwise work adds a few eps.
  *
- * Every case runs on both routes: the default one (the host CBLAS on a CPU
- * device) in this process, then DAMO_BLAS=clblast in a copy of this
- * program started with that variable set before its context exists
- * (fork and exec of /proc/self/exe); its checks count here. CLBlast
+ * Every case runs on each route: the default one (the host CBLAS on a CPU
+ * device, small products on the calling thread when the queue is idle) in
+ * this process, then, each in a copy of this program started with the
+ * variable set before its context exists (fork and exec of
+ * /proc/self/exe), DAMO_BLAS=host-queued (every product a native kernel;
+ * only where the default route is the host's) and DAMO_BLAS=clblast; the
+ * copies' checks count here. CLBlast
  * compiles its kernels on first use (seconds each on PoCL), so the copy
  * keeps to few routines: gemm, gemv and dot in float32 and float64 (and
  * what the outer product uses). */
@@ -507,6 +510,75 @@ static void test_integer_kernel(void)
  * a product with beta = 0 must not read it (CLBlast's gemv computes
  * beta * y; 0 * NaN is NaN). Each product runs after a device function
  * that left NaNs in a pooled buffer of the output's size. */
+/* Where a product ran, seen in a profile: runs that enqueued nothing ran on
+ * the calling thread. A GEMV of 40 x 50 (2000 multiply-adds) does on the
+ * host route when each call finds the queue finished, unless DAMO_BLAS is
+ * host-queued; a GEMM of 256 x 128 x 256 (2^23, over the 2^22 limit) is
+ * always queued. Values: A of ones times b[k] = k gives sum(k) = k(k-1)/2
+ * in every element, exact in float64. */
+static void test_where_products_run(void)
+{
+    const char *env = getenv("DAMO_BLAS");
+    int queued = env && !strcmp(env, "host-queued");
+    static const int64_t SIZES[2][3] = {{40, 50, 1}, {256, 128, 256}};
+    for (int big = 0; big < 2; big++) {
+        int64_t m = SIZES[big][0], k = SIZES[big][1], n = SIZES[big][2];
+        damo_graph *g = damo_graph_new(ctx);
+        damo_var *a = damo_dmatrix(g, "a"), *b = big ? damo_dmatrix(g, "b") : damo_dvector(g, "b");
+        damo_var *y = damo_dot(a, b), *ins[2] = {a, b};
+        damo_function *f = damo_function_simple(g, 2, ins, 1, &y, DAMO_FN_PROFILE);
+        CHECK_MSG(f, "%s", damo_graph_errmsg(g));
+        double *av = malloc((size_t)(m * k) * sizeof *av), *bv = malloc((size_t)(k * n) * sizeof *bv);
+        double *got = malloc((size_t)(m * n) * sizeof *got);
+        for (int64_t i = 0; av && i < m * k; i++)
+            av[i] = 1;
+        for (int64_t i = 0; bv && i < k * n; i++)
+            bv[i] = (double)(i / n) * (double)(1 + i % n);
+        damo_array *A = damo_array_from_data(ctx, DAMO_FLOAT64, 2, (int64_t[]){m, k}, av);
+        damo_array *B = big ? damo_array_from_data(ctx, DAMO_FLOAT64, 2, (int64_t[]){k, n}, bv)
+                            : damo_array_from_data(ctx, DAMO_FLOAT64, 1, &k, bv);
+        /* uploaded first: a call that uploads them finds its queue busy */
+        CHECK(damo_array_to_device(A) == DAMO_OK && damo_array_to_device(B) == DAMO_OK);
+        const int CALLS = 6;
+        size_t blas = 0;
+        for (int call = 0; f && got && call < CALLS; call++) {
+            damo_array *r = NULL;
+            CHECK(damo_ctx_finish(ctx) == DAMO_OK);
+            CHECK(damo_call(f, (damo_arg[]){DAMO_ARG(A), DAMO_ARG(B)}, 2, &r, 1) == DAMO_OK);
+            CHECK(r && damo_array_read(r, got) == DAMO_OK);
+            int wrong = 0;
+            for (int64_t i = 0; i < m * n; i++)
+                wrong += got[i] != (double)(k * (k - 1) / 2) * (double)(1 + i % n);
+            CHECK_MSG(!wrong, "%s route: %s product: %d of %lld elements wrong", route,
+                      big ? "large" : "small", wrong, (long long)(m * n));
+            damo_array_release(r);
+        }
+        for (size_t i = 0; f && i < damo_function_n_steps(f); i++)
+            if (damo_function_step_kind(f, i) == DAMO_STEP_BLAS)
+                blas = i;
+        damo_step_profile sp;
+        const char *text = f ? damo_function_step_text(f, blas) : NULL;
+        int host = text && strstr(text, "host BLAS");
+        if (f && damo_function_step_profile(f, blas, &sp) == DAMO_OK) {
+            uint64_t on_thread = host && !queued && !big ? (uint64_t)CALLS : 0;
+            CHECK_MSG(sp.host_calls == on_thread && sp.events >= (uint64_t)CALLS - on_thread,
+                      "%s route, %s product (%s): %llu of %d calls ran on the calling thread, "
+                      "%llu commands queued; expected %llu on the thread", route,
+                      big ? "large" : "small", text, (unsigned long long)sp.host_calls, CALLS,
+                      (unsigned long long)sp.events, (unsigned long long)on_thread);
+        } else {
+            CHECK_MSG(0, "no profile for the product's step");
+        }
+        damo_array_release(A);
+        damo_array_release(B);
+        free(av);
+        free(bv);
+        free(got);
+        damo_function_free(f);
+        damo_graph_free(g);
+    }
+}
+
 static void test_pooled_nan_output(void)
 {
     const struct {
@@ -589,6 +661,7 @@ static int run_route(void)
     test_chains();
     test_gemm_c_computed();
     test_pooled_nan_output();
+    test_where_products_run();
     run_file();
     damo_ctx_stats stats;
     damo_ctx_get_stats(ctx, &stats);
@@ -599,11 +672,11 @@ static int run_route(void)
     return 1;
 }
 
-/* The copy of this program on the CLBlast route: its counts come back
- * through the pipe whose fd it is given. */
-static int child_main(int fd)
+/* A copy of this program on the route named by DAMO_BLAS: its counts come
+ * back through the pipe whose fd it is given. */
+static int child_main(const char *name, int fd)
 {
-    route = "clblast";
+    route = name;
     int ok = run_route();
     int counts[3] = {check_passed_, check_failed_, ok};
     ssize_t w = write(fd, counts, sizeof counts);
@@ -611,7 +684,7 @@ static int child_main(int fd)
     return w == (ssize_t)sizeof counts ? 0 : 1;
 }
 
-static void run_clblast_copy(void)
+static void run_copy(const char *blas)
 {
     int fds[2];
     if (pipe(fds) != 0) {
@@ -624,8 +697,8 @@ static void run_clblast_copy(void)
         close(fds[0]);
         char fdtext[16];
         snprintf(fdtext, sizeof fdtext, "%d", fds[1]);
-        setenv("DAMO_BLAS", "clblast", 1);
-        execl("/proc/self/exe", "test_blas", "--clblast-child", fdtext, (char *)NULL);
+        setenv("DAMO_BLAS", blas, 1);
+        execl("/proc/self/exe", "test_blas", "--child", blas, fdtext, (char *)NULL);
         _exit(127);
     }
     close(fds[1]);
@@ -637,20 +710,23 @@ static void run_clblast_copy(void)
         waitpid(pid, &status, 0);
     CHECK_MSG(pid > 0 && got == (ssize_t)sizeof counts && WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
                   counts[2],
-              "the DAMO_BLAS=clblast copy did not finish (status %d)", status);
+              "the DAMO_BLAS=%s copy did not finish (status %d)", blas, status);
     check_passed_ += counts[0];
     check_failed_ += counts[1];
-    printf("[clblast route] %d passed, %d failed\n", counts[0], counts[1]);
+    printf("[%s route] %d passed, %d failed\n", blas, counts[0], counts[1]);
 }
 
 int main(int argc, char **argv)
 {
-    if (argc == 3 && !strcmp(argv[1], "--clblast-child"))
-        return child_main(atoi(argv[2]));
+    if (argc == 4 && !strcmp(argv[1], "--child"))
+        return child_main(argv[2], atoi(argv[3]));
     if (!run_route())
         return 1;
     printf("[default route] %d passed, %d failed\n", check_passed_, check_failed_);
-    if (!getenv("DAMO_BLAS_TEST_DEFAULT_ONLY"))
-        run_clblast_copy();
+    if (!getenv("DAMO_BLAS_TEST_DEFAULT_ONLY")) {
+        if (strstr(bs.first_text[1], "host BLAS"))
+            run_copy("host-queued");
+        run_copy("clblast");
+    }
     return check_done();
 }

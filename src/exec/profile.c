@@ -77,7 +77,7 @@ damo_status prof_step_run(plan *p, size_t i, damo_err *e)
     uint64_t t0 = rt_now_ns();
     damo_status st = p->steps[i].cls->run(p, &p->steps[i], e);
     uint64_t dt = rt_now_ns() - t0;
-    rt->record = NULL;
+    rt_record_stop(rt);
     ps->calls++;
     if (ps->pending.n == before) {
         ps->host_calls++;

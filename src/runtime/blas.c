@@ -1,7 +1,9 @@
 /* Float matrix products on the context's queue, by one of two routes.
  *
  * Host: the host's CBLAS (OpenBLAS) runs inside an OpenCL native kernel, in
- * order with the kernels around it, without a host wait. Buffers of such a
+ * order with the kernels around it, without a host wait; a small product
+ * finding the queue idle runs on the calling thread instead (see
+ * INLINE_MAX_MACS). Buffers of such a
  * context are host memory it owns (CL_MEM_USE_HOST_PTR) and the call
  * reads them through their host addresses: PoCL 3.1 swaps the memory
  * objects of a native kernel that is passed several (DESIGN.md), so the
@@ -28,6 +30,7 @@ damo_status rt_blas_init(rt_ctx *rt, damo_err *e)
     const rt_device *d = &rt->dev;
     int can_host = !d->is_gpu && d->host_unified && d->native_kernels;
     rt->host_bufs = can_host;
+    rt->blas_inline = 1;
     const char *env = getenv("DAMO_BLAS");
 #ifdef DAMO_BLAS_CLBLAST
     rt->blas = RT_BLAS_CLBLAST;
@@ -40,15 +43,17 @@ damo_status rt_blas_init(rt_ctx *rt, damo_err *e)
         rt->blas = RT_BLAS_CLBLAST;
         return DAMO_OK;
     }
-    if (!strcmp(env, "host") && can_host) {
-        rt->blas = RT_BLAS_HOST;
-        return DAMO_OK;
-    }
-    if (!strcmp(env, "host"))
+    int queued = !strcmp(env, "host-queued");
+    if (strcmp(env, "host") && !queued)
+        return err_set(e, DAMO_ERR_INVALID,
+                       "DAMO_BLAS is '%s': expected auto, host, host-queued or clblast", env);
+    if (!can_host)
         return err_set(e, DAMO_ERR_UNSUPPORTED,
-                       "DAMO_BLAS=host: device '%s' cannot run the host's BLAS (it needs a CPU "
-                       "device sharing the host's memory with native kernels)", d->name);
-    return err_set(e, DAMO_ERR_INVALID, "DAMO_BLAS is '%s': expected auto, host or clblast", env);
+                       "DAMO_BLAS=%s: device '%s' cannot run the host's BLAS (it needs a CPU "
+                       "device sharing the host's memory with native kernels)", env, d->name);
+    rt->blas = RT_BLAS_HOST;
+    rt->blas_inline = !queued;
+    return DAMO_OK;
 }
 
 damo_status rt_blas_ready(rt_ctx *rt, damo_err *e)
@@ -156,6 +161,21 @@ static char *host_at(const rt_blas_operand *o, size_t esize)
     return o->buf ? (char *)rt_buf_host(o->buf) + o->offset * esize : NULL;
 }
 
+/* The most multiply-adds a product may have to run on the calling thread
+ * (about 0.1 ms of OpenBLAS on the 2-core machine this was measured on).
+ * Queued, a product costs a PoCL worker's hand-off: DGEMV 400 x 784 took
+ * 30-39 us as a native kernel against 17-18 us called directly, while
+ * PoCL's second worker thread, woken for every command, competed with
+ * OpenBLAS's own (POCL_MAX_PTHREAD_COUNT=1 brought it to 19 us). A larger
+ * product stays queued, so that the call returns while it runs. */
+static const double INLINE_MAX_MACS = 4194304; /* 2^22 */
+
+static double macs(const rt_blas_call *c)
+{
+    double mk = (double)c->m * (double)c->k;
+    return c->kind == RT_GEMM ? mk * (double)c->n : c->kind == RT_GEMV ? mk : (double)c->k;
+}
+
 static damo_status enqueue_host(rt_ctx *rt, const rt_blas_call *call, damo_err *e)
 {
     size_t es = call->f64 ? 8 : 4;
@@ -184,6 +204,11 @@ static damo_status enqueue_host(rt_ctx *rt, const rt_blas_call *call, damo_err *
         c.alpha_at = (const char *)rt_buf_host(call->alpha.buf) + call->alpha.offset * es;
     if (call->beta.buf)
         c.beta_at = (const char *)rt_buf_host(call->beta.buf) + call->beta.offset * es;
+    /* an idle queue has written every operand and reads none */
+    if (rt->blas_inline && macs(call) <= INLINE_MAX_MACS && rt_queue_idle(rt)) {
+        run_host(&c);
+        return DAMO_OK;
+    }
     cl_int rc = clEnqueueNativeKernel(rt->queue, run_host, &c, sizeof c, n_mems, c.mems, locs, 0,
                                       NULL, rt_rec(rt));
     if (rc != CL_SUCCESS)

@@ -30,6 +30,7 @@ static damo_status init_locked(rt_ctx *rt, const rt_device *dev, damo_err *e)
         return err_set(e, DAMO_ERR_DEVICE, "creating a command queue on '%s': %s", d.name,
                        rt_cl_error_name(rc));
     }
+    rt->drained = 1;
     damo_status st = rt_blas_init(rt, e);
     if (st != DAMO_OK) {
         clReleaseCommandQueue(rt->queue);
@@ -68,6 +69,8 @@ void rt_ctx_release(rt_ctx *rt)
     rt_transfers_release(rt);
     rt_progs_release(rt);
     rt_pool_release(rt);
+    if (rt->last)
+        clReleaseEvent(rt->last);
     rt_lock();
     if (rt->queue)
         clReleaseCommandQueue(rt->queue);
@@ -82,6 +85,7 @@ damo_status rt_finish(rt_ctx *rt, damo_err *e)
     uint64_t w = rt_wait_begin(rt);
     cl_int rc = clFinish(rt->queue);
     rt_wait_end(rt, w);
+    rt->drained = rc == CL_SUCCESS;
     if (rc != CL_SUCCESS)
         return err_set(e, DAMO_ERR_DEVICE, "waiting for the queue on '%s' (clFinish): %s",
                        rt->dev.name, rt_cl_error_name(rc));

@@ -1,6 +1,7 @@
-/* Profiling: a queue that records timestamps, made only when some function
- * asks for it, and the event lists commands fill while one records. With
- * nothing recording, commands are enqueued without events. */
+/* Events: the newest command's, kept to tell when the queue is idle, and
+ * for profiling a queue that records timestamps, made only when some
+ * function asks for it, with the event lists commands fill while a step
+ * records. */
 #include <stdlib.h>
 #include <time.h>
 
@@ -13,7 +14,8 @@ uint64_t rt_now_ns(void)
     return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
 }
 
-cl_event *rt_event_slot(rt_ctx *rt)
+/* A new entry of the record list; NULL when out of memory. */
+static cl_event *event_slot(rt_ctx *rt)
 {
     rt_events *l = rt->record;
     if (l->n == l->cap) {
@@ -27,6 +29,36 @@ cl_event *rt_event_slot(rt_ctx *rt)
     rt->events_recorded++;
     l->ev[l->n] = NULL;
     return &l->ev[l->n++];
+}
+
+cl_event *rt_rec(rt_ctx *rt)
+{
+    cl_event *slot = rt->record ? event_slot(rt) : NULL;
+    if (rt->last) {
+        clReleaseEvent(rt->last);
+        rt->last = NULL;
+    }
+    rt->drained = 0;
+    rt->newest = slot ? slot : &rt->last;
+    return rt->newest;
+}
+
+void rt_record_stop(rt_ctx *rt)
+{
+    if (rt->newest && rt->newest != &rt->last) {
+        if (*rt->newest && clRetainEvent(*rt->newest) == CL_SUCCESS)
+            rt->last = *rt->newest;
+        rt->newest = &rt->last;
+    }
+    rt->record = NULL;
+}
+
+int rt_queue_idle(rt_ctx *rt)
+{
+    if (rt->drained)
+        return 1;
+    cl_event ev = rt->newest ? *rt->newest : NULL;
+    return ev && rt_event_done(ev);
 }
 
 damo_status rt_profile_on(rt_ctx *rt, damo_err *e)

@@ -72,7 +72,9 @@ typedef struct rt_transfers rt_transfers;
 
 /* Where float matrix products run (blas.c). */
 typedef enum rt_blas_route {
-    RT_BLAS_HOST,     /* the host's CBLAS, queued as native kernels */
+    RT_BLAS_HOST,     /* the host's CBLAS, queued as native kernels or,
+                       * when small and the queue is idle, on the calling
+                       * thread */
     RT_BLAS_CLBLAST   /* CLBlast's kernels on the device */
 } rt_blas_route;
 
@@ -85,6 +87,8 @@ typedef struct rt_ctx {
                                * default, the device); host is confirmed on
                                * first use (rt_blas_ready) */
     int blas_checked;
+    int blas_inline;          /* small host products may run on the calling
+                               * thread when the queue is idle (rt_blas) */
     cl_context context;
     cl_command_queue queue;
     rt_prog_cache *progs;
@@ -98,6 +102,12 @@ typedef struct rt_ctx {
     struct rt_events *record; /* when set, every command enqueued adds its
                                * event here (NULL: commands make none) */
     uint64_t events_recorded;
+    /* the queue's newest command: its event, held (`last`) or in the
+     * record list while a step records (`newest` points at it); `drained`
+     * when a finish has emptied the queue since (events.c) */
+    cl_event last;
+    cl_event *newest;
+    int drained;
     uint64_t wait_ns;         /* time blocked in counted waits while recording */
     uint64_t program_ns;      /* time loading or building programs */
 } rt_ctx;
@@ -201,8 +211,8 @@ damo_status rt_launch(rt_ctx *rt, cl_kernel k, size_t global, size_t local, damo
 
 /* ---- BLAS (blas.c) ------------------------------------------------------ */
 
-/* The route the context's products take: at creation DAMO_BLAS=clblast or
- * =host in the environment, else the build's default (meson option blas),
+/* The route the context's products take: at creation DAMO_BLAS=clblast,
+ * =host or =host-queued in the environment, else the build's default (meson option blas),
  * else the host's CBLAS on a CPU device with native kernels and CLBlast
  * elsewhere. The host route is confirmed on first use: a buffer over host
  * memory must map to that memory itself (one counted wait, once per
@@ -243,8 +253,11 @@ typedef struct rt_blas_call {
 } rt_blas_call;
 
 /* Enqueues the call on the context's queue (no wait but the one the
- * CLBlast route needs for a coefficient in a buffer), by rt->blas. k 0 is
- * allowed (c becomes beta * c, or zeros). */
+ * CLBlast route needs for a coefficient in a buffer), by rt->blas; on the
+ * host route a product of at most 2^22 multiply-adds that finds the queue
+ * idle runs before this returns, on the calling thread (rt->blas_inline,
+ * cleared by DAMO_BLAS=host-queued). k 0 is allowed (c becomes beta * c,
+ * or zeros). */
 damo_status rt_blas(rt_ctx *rt, const rt_blas_call *call, damo_err *e);
 const char *rt_blas_route_name(rt_blas_route r);
 
@@ -257,11 +270,18 @@ typedef struct rt_events {
     size_t n, cap;
 } rt_events;
 
-/* Where a command should put its event: NULL unless rt->record is set (so
- * that no event exists when nobody profiles), else a new entry of the
- * list (NULL when out of memory: that command goes untimed). */
-cl_event *rt_event_slot(rt_ctx *rt);
-static inline cl_event *rt_rec(rt_ctx *rt) { return rt->record ? rt_event_slot(rt) : NULL; }
+/* Where every command enqueued without a wait puts its event: a new entry
+ * of rt->record while a step records (profiling), else the context's own
+ * slot. Either way the runtime keeps the newest command's event, to tell
+ * when the queue is idle (rt_queue_idle). */
+cl_event *rt_rec(rt_ctx *rt);
+/* Ends recording: the newest event, if the list holds it, is kept by the
+ * context instead (the list's entries belong to the profile). */
+void rt_record_stop(rt_ctx *rt);
+/* 1 when every command enqueued so far has finished, without waiting:
+ * a finish emptied the queue since, or the newest command is complete.
+ * 0 when unknown (an enqueue that failed leaves no event). */
+int rt_queue_idle(rt_ctx *rt);
 /* Recreates the queue with CL_QUEUE_PROFILING_ENABLE (once per context;
  * the old queue is finished first: a counted wait). */
 damo_status rt_profile_on(rt_ctx *rt, damo_err *e);
