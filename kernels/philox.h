@@ -59,43 +59,13 @@ DAMO_FN DAMO_U64 damo_rand_bits(DAMO_U64 key, DAMO_U64 ctr, DAMO_U64 idx, int pa
  * arithmetic and sqrt only (no libm call), so that host and devices give
  * the same bits and a device compiler can vectorize across work-items
  * (PoCL's scalar libm calls cost 25 ns each). The includer defines
- * DAMO_F64 (double) where float64 is available. */
-
-/* log(x) for x in (0, 1] normal: fdlibm's e_log.c (Copyright (C) 1993 by
- * Sun Microsystems, Inc. Permission to use, copy, modify, and distribute
- * this software is freely granted, provided that this notice is
- * preserved), both of its final branches computed and one selected. */
-DAMO_FN DAMO_F64 damo_rand_log(DAMO_F64 x)
-{
-    union {
-        DAMO_F64 d;
-        DAMO_U64 u;
-    } b;
-    b.d = x;
-    DAMO_U32 hx = (DAMO_U32)(b.u >> 32);
-    int k = (int)(hx >> 20) - 1023;
-    hx &= 0x000fffffu;
-    DAMO_U32 i = (hx + 0x95f64u) & 0x100000u;
-    /* normalize x or x / 2 into [sqrt(2) / 2, sqrt(2)) */
-    b.u = (DAMO_U64)(hx | (i ^ 0x3ff00000u)) << 32 | (b.u & 0xffffffffu);
-    k += (int)(i >> 20);
-    DAMO_F64 f = b.d - 1.0, dk = (DAMO_F64)k;
-    DAMO_F64 s = f / (2.0 + f), z = s * s, w = z * z;
-    DAMO_F64 t1 = w * (3.999999999940941908e-01 + w * (2.222219843214978396e-01 +
-                                                       w * 1.531383769920937332e-01));
-    DAMO_F64 t2 = z * (6.666666666666735130e-01 +
-                       w * (2.857142874366239149e-01 +
-                            w * (1.818357216161805012e-01 + w * 1.479819860511658591e-01)));
-    DAMO_F64 r = t2 + t1, hfsq = 0.5 * f * f;
-    const DAMO_F64 ln2_hi = 6.93147180369123816490e-01, ln2_lo = 1.90821492927058770002e-10;
-    int sel = ((int)hx - 0x6147a) | (0x6b851 - (int)hx);
-    DAMO_F64 big = dk * ln2_hi - ((hfsq - (s * (hfsq + r) + dk * ln2_lo)) - f);
-    DAMO_F64 small = dk * ln2_hi - ((s * (f - r) - dk * ln2_lo) - f);
-    return sel > 0 ? big : small;
-}
+ * DAMO_F64 (double) where float64 is available, and then includes
+ * kernels/fmath.h first, for its log (damo_log64). */
 
 /* sin(x) and cos(x) for |x| <= pi / 4: fdlibm's k_sin.c and k_cos.c
- * polynomials (same notice), cos without the tail correction of
+ * polynomials (Copyright (C) 1993 by Sun Microsystems, Inc. Permission to
+ * use, copy, modify, and distribute this software is freely granted,
+ * provided that this notice is preserved), cos without the tail correction of
  * |x| > 0.3 (under 2 ulp). */
 DAMO_FN DAMO_F64 damo_rand_ksin(DAMO_F64 x)
 {
@@ -134,7 +104,7 @@ DAMO_FN DAMO_F64 damo_rand_cos2pi(DAMO_F64 v)
  * the log is finite. */
 DAMO_FN DAMO_F64 damo_rand_normal(DAMO_F64 u, DAMO_F64 v)
 {
-    return sqrt(-2.0 * damo_rand_log(1.0 - u)) * damo_rand_cos2pi(v);
+    return sqrt(-2.0 * damo_log64(1.0 - u)) * damo_rand_cos2pi(v);
 }
 
 /* exp(x): fdlibm's e_exp.c (same notice) without its special cases for
@@ -204,12 +174,12 @@ DAMO_FN DAMO_F64 damo_rand_gamma_at(DAMO_F64 sa, DAMO_F64 sb, DAMO_F64 alpha, DA
             continue;
         DAMO_F64 v3 = v * v * v, x2 = x * x;
         if (u < 1.0 - 0.0331 * x2 * x2 ||
-            damo_rand_log(u) < 0.5 * x2 + d * (1.0 - v3 + 3.0 * damo_rand_log(v))) {
+            damo_log64(u) < 0.5 * x2 + d * (1.0 - v3 + 3.0 * damo_log64(v))) {
             DAMO_F64 g = d * v3;
             if (alpha >= 1)
                 return g;
             *j += 1;
-            return g * damo_rand_exp(damo_rand_log(damo_rand_sub(sa, sb, *j - 1)) / alpha);
+            return g * damo_rand_exp(damo_log64(damo_rand_sub(sa, sb, *j - 1)) / alpha);
         }
     }
     return NAN;
@@ -252,7 +222,7 @@ DAMO_FN DAMO_F64 damo_rand_truncnorm(DAMO_F64 sa, DAMO_F64 a, DAMO_F64 b)
             z = damo_rand_normal(1.0 - u, 1.0 - v);
             ok = z >= a && z <= b;
         } else if (tail) {
-            z = a - damo_rand_log(u) / alpha;
+            z = a - damo_log64(u) / alpha;
             ok = z <= b && v <= damo_rand_exp(-(z - alpha) * (z - alpha) / 2.0);
         } else {
             z = a + (b - a) * (1.0 - u);
@@ -311,10 +281,10 @@ DAMO_FN DAMO_F64 damo_rand_loggam(DAMO_F64 x)
     gl0 = gl0 * x2 + 7.936507936507937e-04;
     gl0 = gl0 * x2 - 2.777777777777778e-03;
     gl0 = gl0 * x2 + 8.333333333333333e-02;
-    DAMO_F64 gl = gl0 / x0 + 0.5 * damo_rand_log(6.283185307179586) + (x0 - 0.5) * damo_rand_log(x0) - x0;
+    DAMO_F64 gl = gl0 / x0 + 0.5 * damo_log64(6.283185307179586) + (x0 - 0.5) * damo_log64(x0) - x0;
     for (int k = 0; k < n; k++) {
         x0 -= 1.0;
-        gl -= damo_rand_log(x0);
+        gl -= damo_log64(x0);
     }
     return gl;
 }
@@ -338,7 +308,7 @@ DAMO_FN DAMO_F64 damo_rand_poisson(DAMO_F64 sa, DAMO_F64 sb, DAMO_F64 lam)
         }
         return j < 10000 ? k : -1.0;
     }
-    DAMO_F64 slam = sqrt(lam), loglam = damo_rand_log(lam), b = 0.931 + 2.53 * slam;
+    DAMO_F64 slam = sqrt(lam), loglam = damo_log64(lam), b = 0.931 + 2.53 * slam;
     DAMO_F64 a = -0.059 + 0.02483 * b, invalpha = 1.1239 + 1.1328 / (b - 3.4);
     DAMO_F64 vr = 0.9277 - 3.6224 / (b - 2);
     for (int attempt = 0; attempt < 10000; attempt++) {
@@ -349,7 +319,7 @@ DAMO_FN DAMO_F64 damo_rand_poisson(DAMO_F64 sa, DAMO_F64 sb, DAMO_F64 lam)
             return k;
         if (k < 0 || (us < 0.013 && v > us))
             continue;
-        if (damo_rand_log(v) + damo_rand_log(invalpha) - damo_rand_log(a / (us * us) + b) <=
+        if (damo_log64(v) + damo_log64(invalpha) - damo_log64(a / (us * us) + b) <=
             -lam + k * loglam - damo_rand_loggam(k + 1))
             return k;
     }

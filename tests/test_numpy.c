@@ -760,6 +760,74 @@ static void item9_tanh(void)
     damo_graph_free(g);
 }
 
+/* 10. float64 log and log1p at special and boundary values, within 1 ulp
+ * of NumPy 2.4.6 (np.log / np.log1p of LOG_X, errors ignored): in a kernel
+ * computing one element per work-item (kernels/fmath.h: a comparison in
+ * the kernel keeps it off the vector path), in one computing whole vectors
+ * (the device's vector log, a scalar tail) and folded on the host. */
+static const double LOG_X[] = {0.0, -0.0, -1.0, 1.0, INFINITY, -INFINITY, NAN, -2.0, 5e-324,
+                               2.2250738585072014e-308, 1e308, 0.5, 1e-300, 0.7071067811865476,
+                               1.4142135623730951, -0.5, -1e-17, 3e-9, -0.9999999999};
+static const double LOG_WANT[] = {-INFINITY, -INFINITY, NAN, 0.0, INFINITY, NAN, NAN, NAN,
+                                  -744.4400719213812, -708.3964185322641, 709.1962086421661,
+                                  -0.6931471805599453, -690.7755278982137, -0.3465735902799726,
+                                  0.3465735902799727, NAN, NAN, -19.624653548278303, NAN};
+static const double LOG1P_WANT[] = {0.0, -0.0, -INFINITY, 0.6931471805599453, INFINITY, NAN, NAN,
+                                    NAN, 5e-324, 2.2250738585072014e-308, 709.1962086421661,
+                                    0.4054651081081644, 1e-300, 0.5347999967395703,
+                                    0.881373587019543, -0.6931471805599453, -1e-17,
+                                    2.9999999955e-09, -23.02585084720009};
+
+static void item10_log(void)
+{
+    enum { N = sizeof LOG_X / sizeof LOG_X[0] };
+    damo_var *(*const fns[2])(damo_var *) = {damo_log, damo_log1p};
+    const double *const wants[2] = {LOG_WANT, LOG1P_WANT};
+    const char *const names[2] = {"log", "log1p"};
+    /* the vector path takes arrays of 4 vectors or more: LOG_X 4 times */
+    enum { REPS = 4 };
+    double xs[REPS * N], want[REPS * N];
+    for (int k = 0; k < 2; k++) {
+        for (int i = 0; i < REPS * N; i++) {
+            xs[i] = LOG_X[i % N];
+            want[i] = wants[k][i % N];
+        }
+        damo_graph *g = damo_graph_new(ctx);
+        damo_var *x = damo_dvector(g, "x");
+        /* fused with a comparison, log(x) is computed an element per
+         * work-item; alone, on whole vectors */
+        damo_var *outs[2] = {damo_switch(damo_gt(x, damo_float(g, INFINITY)), x, fns[k](x)),
+                             fns[k](x)};
+        damo_array *va = vec(DAMO_FLOAT64, REPS * N, xs);
+        for (int o = 0; o < 2; o++) {
+            damo_array *res;
+            char what[64];
+            snprintf(what, sizeof what, "item 10: %s, %s", names[k],
+                     o ? "on vectors" : "one element per work-item");
+            if (run(g, 1, &x, &va, 1, &outs[o], DAMO_FN_DEVICE_ONLY, 1, &res))
+                expect_floats(res, DAMO_FLOAT64, REPS * N, want, 1, what, DAMO_FN_DEVICE_ONLY);
+            damo_array_release(res);
+        }
+        damo_array_release(va);
+        damo_var *cs[N];
+        damo_array *cres[N];
+        for (int i = 0; i < N; i++)
+            cs[i] = fns[k](damo_float(g, LOG_X[i]));
+        if (run(g, 0, NULL, NULL, N, cs, 0, 1, cres)) {
+            for (int i = 0; i < N; i++) {
+                double got = NAN;
+                CHECK(damo_array_get_f64(cres[i], 0, &got) == DAMO_OK);
+                CHECK_MSG(float_near(got, wants[k][i], DAMO_FLOAT64, 1),
+                          "item 10: %s(%g) folded: %.17g, NumPy %.17g", names[k], LOG_X[i], got,
+                          wants[k][i]);
+            }
+        }
+        for (int i = 0; i < N; i++)
+            damo_array_release(cres[i]);
+        damo_graph_free(g);
+    }
+}
+
 /* ---------------------------------------------------------------------- */
 /* Part 2: the differential test against tests/data/numpy_cases.txt         */
 /* ---------------------------------------------------------------------- */
@@ -1270,6 +1338,7 @@ static int run_share(void)
         item7_bool_int8();
         item8_bool_type_errors();
         item9_tanh();
+        item10_log();
         regressions_from_differential();
     }
     part2_differential();

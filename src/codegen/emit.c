@@ -43,6 +43,14 @@ static unsigned needs_shared(scalar_op op, damo_dtype t);
 static void helper(strbuf *b, scalar_op op, damo_dtype t, int vw)
 {
     const op_def *d = op_get(op);
+    /* scalar float64 code takes fmath.h's log (see there), vectors and
+     * float32 the device's */
+    if (strstr(op_cl_text(op, t), "damo_flog")) {
+        int own = t == DAMO_FLOAT64 && !vw;
+        sb_printf(b, "#undef damo_flog\n#define damo_flog(a) %s(a)\n#undef damo_flog1p\n"
+                     "#define damo_flog1p(a) %s(a)\n",
+                  own ? "damo_log64" : "log", own ? "damo_log1p64" : "log1p");
+    }
     /* a helper drawing random bits is as big as Philox: inlined only when
      * forced (kernels/philox.h) */
     if (needs_shared(op, t) & 2u)
@@ -57,13 +65,16 @@ static void helper(strbuf *b, scalar_op op, damo_dtype t, int vw)
               op_cl_text(op, t));
 }
 
-/* The hand-written sources of kernels/ an op's text calls, as bits: 1
- * integer powers (intmath.h), 2 random bits (philox.h). */
+/* The hand-written sources of kernels/ an op's scalar text calls, as
+ * bits: 1 integer powers (intmath.h), 2 random bits (philox.h), 4 float64
+ * logs (fmath.h). */
 static unsigned needs_shared(scalar_op op, damo_dtype t)
 {
     const char *text = op_cl_text(op, t);
     return (strstr(text, "damo_upow") || strstr(text, "damo_ipow") ? 1u : 0u) |
-           (strstr(text, "damo_rand_") ? 2u : 0u);
+           (strstr(text, "damo_rand_") ? 2u : 0u) |
+           (strstr(text, "damo_log64") || (t == DAMO_FLOAT64 && strstr(text, "damo_flog")) ? 4u
+                                                                                          : 0u);
 }
 
 /* fp64: the kernel enables float64, so philox.h's float64 part may be
@@ -72,13 +83,16 @@ static void put_shared(strbuf *b, unsigned which, int fp64)
 {
     if (!which)
         return;
-    if (fp64 && (which & 2u))
+    if (fp64 && (which & 6u))
         sb_puts(b, "#define DAMO_F64 double\n");
     /* always inlined: see kernels/philox.h */
     sb_puts(b, "#define DAMO_FN inline __attribute__((always_inline))\n#define DAMO_I64 long\n"
                "#define DAMO_U64 ulong\n#define DAMO_U32 uint\n");
     if (which & 1u)
         sb_printf(b, "%s\n", scalar_intmath_cl);
+    /* philox.h's float64 part calls fmath.h's log */
+    if ((which & 4u) || (fp64 && (which & 2u)))
+        sb_printf(b, "%s\n", scalar_fmath_cl);
     if (which & 2u)
         sb_printf(b, "%s\n", scalar_philox_cl);
 }

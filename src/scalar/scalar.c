@@ -11,7 +11,14 @@
 #define DAMO_U32 uint32_t
 #define DAMO_F64 double
 #include "intmath.h"
+#include "fmath.h"
 #include "philox.h"
+
+/* The table's damo_flog and damo_flog1p: kernels/fmath.h's in float64,
+ * the C library's in float32 (the same choice as scalar kernels make, see
+ * codegen/emit.c). */
+#define damo_flog(a) (sizeof(a) == sizeof(double) ? damo_log64(a) : log(a))
+#define damo_flog1p(a) (sizeof(a) == sizeof(double) ? damo_log1p64(a) : log1p(a))
 
 /* An NA expression is never evaluated (op_infer never selects that kind),
  * but the host instantiation must still compile. */

@@ -87,5 +87,8 @@ extern const char scalar_intmath_cl[];
 /* Philox4x32-10 and the random bits of the RAND_* ops (kernels/philox.h)
  * as OpenCL source, for kernels that draw numbers. */
 extern const char scalar_philox_cl[];
+/* float64 log and log1p with IEEE arithmetic only (kernels/fmath.h) as
+ * OpenCL source, for scalar float64 kernels computing them. */
+extern const char scalar_fmath_cl[];
 
 #endif
