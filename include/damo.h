@@ -535,7 +535,7 @@ damo_var *damo_inc_take(damo_var *x, damo_var *idx, damo_var *y);
  *  the device's queue; the environment variable DAMO_BLAS=clblast (or
  *  =host; read when a context is made) or the meson option blas=clblast
  *  sends them to CLBlast on every device. On the host route a product of
- *  at most 2^22 multiply-adds that finds all queued work finished runs on
+ *  at most 2^24 multiply-adds that finds all queued work finished runs on
  *  the thread calling damo_call, before it returns (PoCL's hand-off to
  *  its worker threads costs more than such a product); DAMO_BLAS=host-queued
  *  queues every product instead. Transposed operands reach BLAS as
@@ -833,8 +833,8 @@ char *damo_function_to_dot(damo_function *f);
 typedef struct damo_step_profile {
     uint64_t calls;        /* calls that ran the step */
     uint64_t host_calls;   /* of them, runs that enqueued nothing (work
-                            * done on the host, a view): timed by the host
-                            * clock */
+                            * done on the host, a view, a product run on
+                            * the calling thread): timed by the host clock */
     uint64_t events;       /* device commands timed (OpenCL events;
                             * kernels, native-kernel BLAS, transfers) */
     double device_seconds; /* their device time, start to end */

@@ -513,14 +513,14 @@ static void test_integer_kernel(void)
 /* Where a product ran, seen in a profile: runs that enqueued nothing ran on
  * the calling thread. A GEMV of 40 x 50 (2000 multiply-adds) does on the
  * host route when each call finds the queue finished, unless DAMO_BLAS is
- * host-queued; a GEMM of 256 x 128 x 256 (2^23, over the 2^22 limit) is
+ * host-queued; a GEMM of 256 x 512 x 256 (2^25, over the 2^24 limit) is
  * always queued. Values: A of ones times b[k] = k gives sum(k) = k(k-1)/2
  * in every element, exact in float64. */
 static void test_where_products_run(void)
 {
     const char *env = getenv("DAMO_BLAS");
     int queued = env && !strcmp(env, "host-queued");
-    static const int64_t SIZES[2][3] = {{40, 50, 1}, {256, 128, 256}};
+    static const int64_t SIZES[2][3] = {{40, 50, 1}, {256, 512, 256}};
     for (int big = 0; big < 2; big++) {
         int64_t m = SIZES[big][0], k = SIZES[big][1], n = SIZES[big][2];
         damo_graph *g = damo_graph_new(ctx);

@@ -70,7 +70,7 @@ damo_status rt_blas_ready(rt_ctx *rt, damo_err *e)
                                  NULL, &rc);
     rt_wait_end(rt, w);
     if (rc == CL_SUCCESS)
-        clEnqueueUnmapMemObject(rt->queue, rt_buf_mem(b), p, 0, NULL, NULL);
+        clEnqueueUnmapMemObject(rt->queue, rt_buf_mem(b), p, 0, NULL, rt_rec(rt));
     /* the host route reads buffers through their host memory: a device
      * that keeps a copy elsewhere would give it stale values */
     if (rc != CL_SUCCESS || p != rt_buf_host(b))
@@ -162,13 +162,15 @@ static char *host_at(const rt_blas_operand *o, size_t esize)
 }
 
 /* The most multiply-adds a product may have to run on the calling thread
- * (about 0.1 ms of OpenBLAS on the 2-core machine this was measured on).
- * Queued, a product costs a PoCL worker's hand-off: DGEMV 400 x 784 took
- * 30-39 us as a native kernel against 17-18 us called directly, while
- * PoCL's second worker thread, woken for every command, competed with
- * OpenBLAS's own (POCL_MAX_PTHREAD_COUNT=1 brought it to 19 us). A larger
- * product stays queued, so that the call returns while it runs. */
-static const double INLINE_MAX_MACS = 4194304; /* 2^22 */
+ * (a DGEMM of 256^3: 0.35-0.7 ms of OpenBLAS on the 2-core machine this
+ * was measured on). Queued, a product costs a PoCL worker's hand-off:
+ * DGEMV 400 x 784 took 30-39 us as a native kernel against 17-18 us
+ * called directly, while PoCL's second worker thread, woken for every
+ * command, competed with OpenBLAS's own (POCL_MAX_PTHREAD_COUNT=1 brought
+ * it to 19 us), and a queued DGEMM of 256^3 ran at 0.72x OpenBLAS's
+ * GFLOP/s in one run. A larger product stays queued, so that the call
+ * returns while it runs; at 1024^3 the hand-off is lost in the work. */
+static const double INLINE_MAX_MACS = 16777216; /* 2^24 */
 
 static double macs(const rt_blas_call *c)
 {

@@ -254,7 +254,7 @@ typedef struct rt_blas_call {
 
 /* Enqueues the call on the context's queue (no wait but the one the
  * CLBlast route needs for a coefficient in a buffer), by rt->blas; on the
- * host route a product of at most 2^22 multiply-adds that finds the queue
+ * host route a product of at most 2^24 multiply-adds that finds the queue
  * idle runs before this returns, on the calling thread (rt->blas_inline,
  * cleared by DAMO_BLAS=host-queued). k 0 is allowed (c becomes beta * c,
  * or zeros). */
