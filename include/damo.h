@@ -678,7 +678,8 @@ enum {
                                            * queue that records timestamps
                                            * (compiling it waits once for queued
                                            * work); unprofiled functions still
-                                           * make no events */
+                                           * record no timings (profile_events
+                                           * does not grow) */
 };
 
 /** What a function is compiled from: built up call by call, then given to

@@ -363,7 +363,7 @@ static void test_profile(void)
     model_new(&m);
     damo_array *x = damo_array_from_data(ctx, DAMO_FLOAT64, 1, (int64_t[]){4}, (double[]){1, 2, 3, 4});
 
-    /* off: no events, no step profile, and the same results */
+    /* off: no timing events, no step profile, and the same results */
     damo_function *off = damo_compile(m.spec);
     damo_ctx_stats before, after;
     damo_ctx_get_stats(ctx, &before);

@@ -5,7 +5,7 @@
  * host, views). Events are read once completed, never waited for during
  * a call: each call takes the times of those already done, and
  * prof_settle waits for the rest. An unprofiled plan has no prof and its
- * calls create no events.
+ * calls record no events.
  */
 #ifndef DAMO_EXEC_PROFILE_H
 #define DAMO_EXEC_PROFILE_H

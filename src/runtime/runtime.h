@@ -100,7 +100,7 @@ typedef struct rt_ctx {
     /* profiling (events.c) */
     int profiling;            /* the queue records timestamps */
     struct rt_events *record; /* when set, every command enqueued adds its
-                               * event here (NULL: commands make none) */
+                               * event here (NULL: only the newest is kept) */
     uint64_t events_recorded;
     /* the queue's newest command: its event, held (`last`) or in the
      * record list while a step records (`newest` points at it); `drained`
@@ -212,9 +212,9 @@ damo_status rt_launch(rt_ctx *rt, cl_kernel k, size_t global, size_t local, damo
 /* ---- BLAS (blas.c) ------------------------------------------------------ */
 
 /* The route the context's products take: at creation DAMO_BLAS=clblast,
- * =host or =host-queued in the environment, else the build's default (meson option blas),
- * else the host's CBLAS on a CPU device with native kernels and CLBlast
- * elsewhere. The host route is confirmed on first use: a buffer over host
+ * =host or =host-queued in the environment, else the build's default
+ * (meson option blas), else the host's CBLAS on a CPU device with native
+ * kernels and CLBlast elsewhere. The host route is confirmed on first use: a buffer over host
  * memory must map to that memory itself (one counted wait, once per
  * context), or CLBlast is used instead. */
 damo_status rt_blas_init(rt_ctx *rt, damo_err *e);
