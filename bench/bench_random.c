@@ -162,10 +162,8 @@ static int floor_check(floor_fill *f)
     if (!f->out || floor_once(f))
         return 1;
     for (int64_t i = 0; i < 8; i++) {
-        uint32_t c[4] = {(uint32_t)(i / 2), 0, 0, 0};
-        damo_philox4x32_10(c, 0x12345678u, 0x9abcdef0u);
-        uint64_t bits = i % 2 ? (uint64_t)c[3] << 32 | c[2] : (uint64_t)c[1] << 32 | c[0];
-        if (f->out[i] != (double)(bits >> 11) * 0x1p-53) {
+        uint64_t bits = damo_rand_bits(0x9abcdef012345678u, 0, (uint64_t)i / 2, (int)(i % 2), 11);
+        if (f->out[i] != (double)bits * 0x1p-53) {
             fprintf(stderr, "WRONG RESULT: the host floor's element %lld\n", (long long)i);
             return 1;
         }
@@ -206,8 +204,8 @@ static int numpy_start(bench_py *py, int64_t n)
 enum { E_WRITE, E_UNIFORM, E_NORMAL, E_FLOOR, E_NP, N_ENTRIES = E_NP + 4 };
 static const char *const NAMES[N_ENTRIES] = {
     "plain OpenCL write kernel a[i] = s", "damo uniform(0, 1) float64", "damo normal(0, 1) float64",
-    "host floor: C Philox uniform, all cores, 2 per call", "NumPy PCG64 random", "NumPy PCG64 standard_normal", "NumPy Philox random",
-    "NumPy Philox standard_normal"};
+    "host floor: C Philox uniform, all cores, 2 per call", "NumPy PCG64 random",
+    "NumPy PCG64 standard_normal", "NumPy Philox random", "NumPy Philox standard_normal"};
 
 int main(void)
 {
@@ -224,7 +222,8 @@ int main(void)
     bench_py_fn nf[4] = {{&py, 0}, {&py, 1}, {&py, 2}, {&py, 3}};
     bench_entry es[N_ENTRIES];
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    floor_fill ff = {malloc((size_t)n * sizeof(double)), n, cores > 0 && cores <= 64 ? (int)cores : 1};
+    floor_fill ff = {malloc((size_t)n * sizeof(double)), n,
+                     cores > 0 && cores <= 64 ? (int)cores : 1};
     int rc = !du.f || !dn.f || writer_setup(ctx, (size_t)n, &w) || floor_check(&ff);
     es[E_WRITE] = bench_entry_of(write_once, NULL, &w, NULL);
     es[E_UNIFORM] = bench_entry_of(draw_once, NULL, &du, ctx);
