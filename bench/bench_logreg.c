@@ -129,7 +129,7 @@ static int damo_setup(dstep *s, damo_ctx *ctx, const data *d)
     damo_array_release(w0);
     s->x = damo_array_from_data(ctx, DAMO_FLOAT64, 2, (const int64_t[]){N, FEATS}, d->x);
     s->y = damo_array_from_data(ctx, DAMO_FLOAT64, 1, (const int64_t[]){N}, d->y);
-    if (!s->ws || !s->bs || !s->x || !s->y || logistic_model_build(&s->m, ctx, s->ws, s->bs)) {
+    if (!s->ws || !s->bs || !s->x || !s->y || logistic_model_build(&s->m, ctx, s->ws, s->bs, 0)) {
         fprintf(stderr, "damo setup: %s\n", damo_last_errmsg());
         return 1;
     }

@@ -10,9 +10,10 @@
  *                    updates=((w, w - 0.1 * gw), (b, b - 0.1 * gb)))
  *   predict = function([x], prediction)
  *
- * over the shared variables w and b. Used by examples/logistic_regression.c
- * and bench/bench_logreg.c, so that the benchmark times the example's own
- * graph. */
+ * over the shared variables w and b, compiled with the given function
+ * flags (DAMO_FN_*). Used by examples/logistic_regression.c,
+ * bench/bench_logreg.c and tests/test_thread.c, so that the benchmark
+ * times the example's own graph. */
 #ifndef DAMO_EXAMPLE_LOGISTIC_MODEL_H
 #define DAMO_EXAMPLE_LOGISTIC_MODEL_H
 
@@ -25,7 +26,8 @@ typedef struct logistic_model {
 
 /* 0 on success; otherwise 1 with the message on m->g (or the thread's last
  * error). logistic_model_free also after a failure. */
-static inline int logistic_model_build(logistic_model *m, damo_ctx *ctx, damo_shared *ws, damo_shared *bs)
+static inline int logistic_model_build(logistic_model *m, damo_ctx *ctx, damo_shared *ws,
+                                       damo_shared *bs, unsigned flags)
 {
     damo_graph *g = m->g = damo_graph_new(ctx);
     m->train = m->predict = NULL;
@@ -47,9 +49,10 @@ static inline int logistic_model_build(logistic_model *m, damo_ctx *ctx, damo_sh
     damo_spec_output(spec, xent);
     damo_spec_update(spec, w, damo_sub(w, damo_mul(damo_float(g, 0.1), grads[0])));
     damo_spec_update(spec, b, damo_sub(b, damo_mul(damo_float(g, 0.1), grads[1])));
+    damo_spec_flags(spec, flags);
     m->train = damo_compile(spec);
     damo_spec_free(spec);
-    m->predict = m->train ? damo_function_simple(g, 1, &x, 1, &prediction, 0) : NULL;
+    m->predict = m->train ? damo_function_simple(g, 1, &x, 1, &prediction, flags) : NULL;
     return !m->predict;
 }
 

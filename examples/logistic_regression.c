@@ -180,7 +180,7 @@ int main(int argc, char **argv)
 
     double t0 = now_s();
     logistic_model m;
-    if (logistic_model_build(&m, ctx, ws, bs))
+    if (logistic_model_build(&m, ctx, ws, bs, 0))
         return fail("build", damo_last_errmsg());
     damo_function *train = m.train, *predict = m.predict;
     double t_compile = now_s() - t0;

@@ -209,7 +209,8 @@ int damo_array_on_device(const damo_array *a);
  * Copies the array's values, converted to C order, into `dst` (room for
  * damo_array_size elements of the array's dtype). Waits for the device work
  * that produces them; a device-only contiguous array is read straight into
- * dst. Returns DAMO_OK or an error (message on the ctx).
+ * dst (on a CPU device whose buffers are host memory, with the queue idle,
+ * a memcpy and no wait). Returns DAMO_OK or an error (message on the ctx).
  */
 damo_status damo_array_read(damo_array *a, void *dst);
 
@@ -668,7 +669,12 @@ enum {
                                            * the default updates of the graph's
                                            * variables (the states of random
                                            * variables have them) */
-    DAMO_FN_DEVICE_ONLY = 1u << 2,        /* never run small steps on the host */
+    DAMO_FN_DEVICE_ONLY = 1u << 2,        /* never run small steps on the host
+                                           * (they run there only when the
+                                           * host gives the kernel's bits:
+                                           * IEEE ops, float64 exp/log/log1p,
+                                           * reductions in the kernel's
+                                           * order) */
     DAMO_FN_PROFILE = 1u << 3             /* time every step of every call
                                            * (damo_function_profile); the
                                            * environment variable DAMO_PROFILE=1,
@@ -740,7 +746,10 @@ size_t damo_function_n_outputs(const damo_function *f);
  * values may still be on the device until read. On error every outputs[i]
  * is set to NULL, no shared value changes, the message is on f, and f stays
  * usable. A call waits for the device only to read values it needs on the
- * host (the host-wait counter of damo_ctx_get_stats shows it).
+ * host, or, on a CPU device whose buffers are host memory, before a small
+ * step that runs on the calling thread while queued work is unfinished
+ * (the host-wait counter of damo_ctx_get_stats shows both). Such a step
+ * gives the kernel's bits (see DAMO_FN_DEVICE_ONLY).
  */
 damo_status damo_call(damo_function *f, const damo_arg *args, size_t n_args,
                       damo_array **outputs, size_t n_outputs);
@@ -767,7 +776,8 @@ typedef enum damo_step_kind {
     DAMO_STEP_ELEMWISE = 0, /* a generated fused elementwise kernel; a call may
                              * run a small one on the host instead */
     DAMO_STEP_REDUCE,       /* a generated reduction, elementwise work on its
-                             * input fused into it */
+                             * input fused into it; on a CPU device a call
+                             * may run a small one on the host instead */
     DAMO_STEP_BLAS,         /* a BLAS call (CLBlast, or host CBLAS queued as
                              * a native kernel) */
     DAMO_STEP_VIEW,         /* no work: the result shares its input's memory

@@ -760,11 +760,11 @@ static void item9_tanh(void)
     damo_graph_free(g);
 }
 
-/* 10. float64 log and log1p at special and boundary values, within 1 ulp
- * of NumPy 2.4.6 (np.log / np.log1p of LOG_X, errors ignored): in a kernel
- * computing one element per work-item (kernels/fmath.h: a comparison in
- * the kernel keeps it off the vector path), in one computing whole vectors
- * (the device's vector log, a scalar tail) and folded on the host. */
+/* 10. float64 log, log1p and exp at special and boundary values, within 1
+ * ulp of NumPy 2.4.6 (np.log / np.log1p of LOG_X, np.exp of EXP_X, errors
+ * ignored): in a kernel fused with a comparison, in one of the function
+ * alone (float64 kernels compute them an element per work-item with
+ * kernels/fmath.h's forms, never on vectors) and folded on the host. */
 static const double LOG_X[] = {0.0, -0.0, -1.0, 1.0, INFINITY, -INFINITY, NAN, -2.0, 5e-324,
                                2.2250738585072014e-308, 1e308, 0.5, 1e-300, 0.7071067811865476,
                                1.4142135623730951, -0.5, -1e-17, 3e-9, -0.9999999999};
@@ -778,24 +778,33 @@ static const double LOG1P_WANT[] = {0.0, -0.0, -INFINITY, 0.6931471805599453, IN
                                     0.881373587019543, -0.6931471805599453, -1e-17,
                                     2.9999999955e-09, -23.02585084720009};
 
+static const double EXP_X[] = {0.0, -0.0, 1.0, -1.0, 709.782712893384, 709.79,
+                               -745.1332191019411, -745.2, INFINITY, -INFINITY, NAN, 1e-300,
+                               -708.5, 20.0, -20.0, 0.5, 700.0, -740.0, -1e-17};
+static const double EXP_WANT[] = {1.0, 1.0, 2.718281828459045, 0.36787944117144233,
+                                  1.7976931348622732e+308, INFINITY, 5e-324, 0.0, INFINITY, 0.0,
+                                  NAN, 1.0, 2.006132305331306e-308, 485165195.4097903,
+                                  2.061153622438558e-09, 1.6487212707001282,
+                                  1.0142320547350045e+304, 4.2e-322, 1.0};
+
 static void item10_log(void)
 {
     enum { N = sizeof LOG_X / sizeof LOG_X[0] };
-    damo_var *(*const fns[2])(damo_var *) = {damo_log, damo_log1p};
-    const double *const wants[2] = {LOG_WANT, LOG1P_WANT};
-    const char *const names[2] = {"log", "log1p"};
-    /* the vector path takes arrays of 4 vectors or more: LOG_X 4 times */
+    _Static_assert(sizeof EXP_X / sizeof EXP_X[0] == N, "as many exp as log arguments");
+    damo_var *(*const fns[3])(damo_var *) = {damo_log, damo_log1p, damo_exp};
+    const double *const wants[3] = {LOG_WANT, LOG1P_WANT, EXP_WANT};
+    const double *const args[3] = {LOG_X, LOG_X, EXP_X};
+    const char *const names[3] = {"log", "log1p", "exp"};
+    /* a vector kernel would take arrays of 4 vectors or more: 4 times */
     enum { REPS = 4 };
     double xs[REPS * N], want[REPS * N];
-    for (int k = 0; k < 2; k++) {
+    for (int k = 0; k < 3; k++) {
         for (int i = 0; i < REPS * N; i++) {
-            xs[i] = LOG_X[i % N];
+            xs[i] = args[k][i % N];
             want[i] = wants[k][i % N];
         }
         damo_graph *g = damo_graph_new(ctx);
         damo_var *x = damo_dvector(g, "x");
-        /* fused with a comparison, log(x) is computed an element per
-         * work-item; alone, on whole vectors */
         damo_var *outs[2] = {damo_switch(damo_gt(x, damo_float(g, INFINITY)), x, fns[k](x)),
                              fns[k](x)};
         damo_array *va = vec(DAMO_FLOAT64, REPS * N, xs);
@@ -803,7 +812,7 @@ static void item10_log(void)
             damo_array *res;
             char what[64];
             snprintf(what, sizeof what, "item 10: %s, %s", names[k],
-                     o ? "on vectors" : "one element per work-item");
+                     o ? "alone" : "fused with a comparison");
             if (run(g, 1, &x, &va, 1, &outs[o], DAMO_FN_DEVICE_ONLY, 1, &res))
                 expect_floats(res, DAMO_FLOAT64, REPS * N, want, 1, what, DAMO_FN_DEVICE_ONLY);
             damo_array_release(res);
@@ -812,13 +821,13 @@ static void item10_log(void)
         damo_var *cs[N];
         damo_array *cres[N];
         for (int i = 0; i < N; i++)
-            cs[i] = fns[k](damo_float(g, LOG_X[i]));
+            cs[i] = fns[k](damo_float(g, args[k][i]));
         if (run(g, 0, NULL, NULL, N, cs, 0, 1, cres)) {
             for (int i = 0; i < N; i++) {
                 double got = NAN;
                 CHECK(damo_array_get_f64(cres[i], 0, &got) == DAMO_OK);
                 CHECK_MSG(float_near(got, wants[k][i], DAMO_FLOAT64, 1),
-                          "item 10: %s(%g) folded: %.17g, NumPy %.17g", names[k], LOG_X[i], got,
+                          "item 10: %s(%g) folded: %.17g, NumPy %.17g", names[k], args[k][i], got,
                           wants[k][i]);
             }
         }

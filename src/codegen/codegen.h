@@ -108,6 +108,9 @@ typedef struct cg_reduce_spec {
 /* 1 when the kind combines on vectors over a float accumulator. */
 int cg_reduce_vectorizable(red_kind kind, damo_dtype val, damo_dtype acc, const sprog *pro);
 int cg_reduce_kvec_results(int kvec);
+/* Vectors of accumulators a CPU row kernel with lanes combines in turn
+ * (the host mirrors its order: red_row). */
+int cg_reduce_chains(void);
 damo_status cg_reduce(const cg_reduce_spec *s, const char *name, cg_kernel *out);
 
 /* ---- copies, gathers and scatters (copy.c) ------------------------------- */

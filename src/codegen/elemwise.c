@@ -118,7 +118,9 @@ int cg_vectorizable(const sprog *p)
     for (int i = 0; i < p->n_instr; i++) {
         const sp_instr *ins = &p->instr[i];
         damo_dtype t = ins->types.compute;
-        if (dtype_kind_of(t) != KIND_FLOAT || !(op_get(ins->op)->flags & VEC) || ins->types.out != t)
+        unsigned f = op_get(ins->op)->flags;
+        if (dtype_kind_of(t) != KIND_FLOAT || !(f & VEC) || ((f & FMATH) && t == DAMO_FLOAT64) ||
+            ins->types.out != t)
             return 0;
         for (int a = 0; a < ins->n_args; a++)
             if (ins->types.via[a] != t || sprog_ref_dtype(p, ins->args[a]) != t)

@@ -43,13 +43,14 @@ static unsigned needs_shared(scalar_op op, damo_dtype t);
 static void helper(strbuf *b, scalar_op op, damo_dtype t, int vw)
 {
     const op_def *d = op_get(op);
-    /* scalar float64 code takes fmath.h's log (see there), vectors and
-     * float32 the device's */
-    if (strstr(op_cl_text(op, t), "damo_flog")) {
+    /* scalar float64 code takes fmath.h's functions (see there), vectors
+     * and float32 the device's */
+    if (op_get(op)->flags & FMATH) {
         int own = t == DAMO_FLOAT64 && !vw;
         sb_printf(b, "#undef damo_flog\n#define damo_flog(a) %s(a)\n#undef damo_flog1p\n"
-                     "#define damo_flog1p(a) %s(a)\n",
-                  own ? "damo_log64" : "log", own ? "damo_log1p64" : "log1p");
+                     "#define damo_flog1p(a) %s(a)\n#undef damo_fexp\n#define damo_fexp(a) %s(a)\n",
+                  own ? "damo_log64" : "log", own ? "damo_log1p64" : "log1p",
+                  own ? "damo_exp64" : "exp");
     }
     /* a helper drawing random bits is as big as Philox: inlined only when
      * forced (kernels/philox.h) */
@@ -67,14 +68,13 @@ static void helper(strbuf *b, scalar_op op, damo_dtype t, int vw)
 
 /* The hand-written sources of kernels/ an op's scalar text calls, as
  * bits: 1 integer powers (intmath.h), 2 random bits (philox.h), 4 float64
- * logs (fmath.h). */
+ * functions (fmath.h). */
 static unsigned needs_shared(scalar_op op, damo_dtype t)
 {
     const char *text = op_cl_text(op, t);
+    int fmath = strstr(text, "damo_log64") || (t == DAMO_FLOAT64 && (op_get(op)->flags & FMATH));
     return (strstr(text, "damo_upow") || strstr(text, "damo_ipow") ? 1u : 0u) |
-           (strstr(text, "damo_rand_") ? 2u : 0u) |
-           (strstr(text, "damo_log64") || (t == DAMO_FLOAT64 && strstr(text, "damo_flog")) ? 4u
-                                                                                          : 0u);
+           (strstr(text, "damo_rand_") ? 2u : 0u) | (fmath ? 4u : 0u);
 }
 
 /* fp64: the kernel enables float64, so philox.h's float64 part may be

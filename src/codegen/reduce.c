@@ -33,6 +33,8 @@ int cg_reduce_vectorizable(red_kind kind, damo_dtype val, damo_dtype acc, const 
 
 int cg_reduce_kvec_results(int kvec) { return kvec * KVEC_CHAINS; }
 
+int cg_reduce_chains(void) { return CHAINS; }
+
 /* The kind's starting value in dtype t. */
 static const char *identity(red_kind k, damo_dtype t)
 {

@@ -115,41 +115,66 @@ damo_dtype dtype_promote_weak(damo_dtype strong, weak_kind weak)
 
 damo_dtype dtype_of_weak(weak_kind weak) { return weak == WEAK_FLOAT ? DAMO_FLOAT64 : DAMO_INT64; }
 
+/* Strided runs of elements: the dtype is switched on once per run, so
+ * the host evaluator's loops stay tight. */
+#define LOAD_RUN(CT, M)                                                      \
+    for (int j = 0; j < n; j++)                                              \
+        dst[j].M = ((const CT *)base)[i + j * stride];                       \
+    break
+void hval_load_n(damo_dtype t, const void *base, int64_t i, int64_t stride, hval *dst, int n)
+{
+    switch (t) {
+    case DAMO_BOOL:
+        for (int j = 0; j < n; j++)
+            dst[j].u = ((const uint8_t *)base)[i + j * stride] != 0;
+        break;
+    case DAMO_INT8: LOAD_RUN(int8_t, i);
+    case DAMO_INT16: LOAD_RUN(int16_t, i);
+    case DAMO_INT32: LOAD_RUN(int32_t, i);
+    case DAMO_INT64: LOAD_RUN(int64_t, i);
+    case DAMO_UINT8: LOAD_RUN(uint8_t, u);
+    case DAMO_UINT16: LOAD_RUN(uint16_t, u);
+    case DAMO_UINT32: LOAD_RUN(uint32_t, u);
+    case DAMO_UINT64: LOAD_RUN(uint64_t, u);
+    case DAMO_FLOAT32: LOAD_RUN(float, f32);
+    default: LOAD_RUN(double, f64);
+    }
+}
+#undef LOAD_RUN
+
+#define STORE_RUN(CT, M)                                                     \
+    for (int j = 0; j < n; j++)                                              \
+        ((CT *)base)[i + j * stride] = (CT)src[j].M;                         \
+    break
+void hval_store_n(damo_dtype t, void *base, int64_t i, int64_t stride, const hval *src, int n)
+{
+    switch (t) {
+    case DAMO_BOOL:
+        for (int j = 0; j < n; j++)
+            ((uint8_t *)base)[i + j * stride] = src[j].u != 0;
+        break;
+    case DAMO_INT8: STORE_RUN(int8_t, i);
+    case DAMO_INT16: STORE_RUN(int16_t, i);
+    case DAMO_INT32: STORE_RUN(int32_t, i);
+    case DAMO_INT64: STORE_RUN(int64_t, i);
+    case DAMO_UINT8: STORE_RUN(uint8_t, u);
+    case DAMO_UINT16: STORE_RUN(uint16_t, u);
+    case DAMO_UINT32: STORE_RUN(uint32_t, u);
+    case DAMO_UINT64: STORE_RUN(uint64_t, u);
+    case DAMO_FLOAT32: STORE_RUN(float, f32);
+    default: STORE_RUN(double, f64);
+    }
+}
+#undef STORE_RUN
+
 hval hval_load(damo_dtype t, const void *base, int64_t i)
 {
     hval v;
-    switch (t) {
-    case DAMO_BOOL: v.u = ((const uint8_t *)base)[i] != 0; break;
-    case DAMO_INT8: v.i = ((const int8_t *)base)[i]; break;
-    case DAMO_INT16: v.i = ((const int16_t *)base)[i]; break;
-    case DAMO_INT32: v.i = ((const int32_t *)base)[i]; break;
-    case DAMO_INT64: v.i = ((const int64_t *)base)[i]; break;
-    case DAMO_UINT8: v.u = ((const uint8_t *)base)[i]; break;
-    case DAMO_UINT16: v.u = ((const uint16_t *)base)[i]; break;
-    case DAMO_UINT32: v.u = ((const uint32_t *)base)[i]; break;
-    case DAMO_UINT64: v.u = ((const uint64_t *)base)[i]; break;
-    case DAMO_FLOAT32: v.f32 = ((const float *)base)[i]; break;
-    default: v.f64 = ((const double *)base)[i]; break;
-    }
+    hval_load_n(t, base, i, 0, &v, 1);
     return v;
 }
 
-void hval_store(damo_dtype t, void *base, int64_t i, hval v)
-{
-    switch (t) {
-    case DAMO_BOOL: ((uint8_t *)base)[i] = v.u != 0; break;
-    case DAMO_INT8: ((int8_t *)base)[i] = (int8_t)v.i; break;
-    case DAMO_INT16: ((int16_t *)base)[i] = (int16_t)v.i; break;
-    case DAMO_INT32: ((int32_t *)base)[i] = (int32_t)v.i; break;
-    case DAMO_INT64: ((int64_t *)base)[i] = v.i; break;
-    case DAMO_UINT8: ((uint8_t *)base)[i] = (uint8_t)v.u; break;
-    case DAMO_UINT16: ((uint16_t *)base)[i] = (uint16_t)v.u; break;
-    case DAMO_UINT32: ((uint32_t *)base)[i] = (uint32_t)v.u; break;
-    case DAMO_UINT64: ((uint64_t *)base)[i] = v.u; break;
-    case DAMO_FLOAT32: ((float *)base)[i] = v.f32; break;
-    default: ((double *)base)[i] = v.f64; break;
-    }
-}
+void hval_store(damo_dtype t, void *base, int64_t i, hval v) { hval_store_n(t, base, i, 0, &v, 1); }
 
 /* Integer bounds of a dtype, as doubles, for saturating float conversion. */
 static void int_bounds(damo_dtype t, double *lo, double *hi)
@@ -253,6 +278,33 @@ hval hval_convert(damo_dtype from, damo_dtype to, hval v)
     else
         r.f64 = info[from].kind == KIND_INT ? (double)v.i : (double)v.u;
     return r;
+}
+
+void hval_convert_n(damo_dtype from, damo_dtype to, const hval *src, hval *dst, int n)
+{
+    cvt_rule rule = dtype_cvt_rule(from, to);
+    dtype_kind fk = info[from].kind;
+    /* the common runs spelled out (each as hval_convert computes it),
+     * every other one element at a time */
+    if (rule == CVT_SAME) {
+        if (dst != src)
+            memmove(dst, src, (size_t)n * sizeof *dst);
+    } else if (rule == CVT_TO_BOOL && from == DAMO_FLOAT64) {
+        for (int j = 0; j < n; j++)
+            dst[j].u = src[j].f64 != 0;
+    } else if (rule == CVT_TO_BOOL && fk != KIND_FLOAT) {
+        for (int j = 0; j < n; j++)
+            dst[j].u = src[j].u != 0;
+    } else if (to == DAMO_FLOAT64 && (fk == KIND_BOOL || fk == KIND_UINT)) {
+        for (int j = 0; j < n; j++)
+            dst[j].f64 = (double)src[j].u;
+    } else if (to == DAMO_FLOAT64 && fk == KIND_INT) {
+        for (int j = 0; j < n; j++)
+            dst[j].f64 = (double)src[j].i;
+    } else {
+        for (int j = 0; j < n; j++)
+            dst[j] = hval_convert(from, to, src[j]);
+    }
 }
 
 double hval_to_double(damo_dtype t, hval v) { return hval_convert(t, DAMO_FLOAT64, v).f64; }

@@ -55,6 +55,9 @@ typedef union hval {
 hval hval_load(damo_dtype t, const void *base, int64_t i);
 /* Writes v (held as dtype t) to element i of a buffer of dtype t. */
 void hval_store(damo_dtype t, void *base, int64_t i, hval v);
+/* The same for the n elements i, i + stride, ... (dst[j] / src[j]). */
+void hval_load_n(damo_dtype t, const void *base, int64_t i, int64_t stride, hval *dst, int n);
+void hval_store_n(damo_dtype t, void *base, int64_t i, int64_t stride, const hval *src, int n);
 /* How a value of one dtype becomes another: the one definition that the
  * host (hval_convert) and the generated kernels (codegen) both spell out. */
 typedef enum cvt_rule {
@@ -67,6 +70,8 @@ typedef enum cvt_rule {
 cvt_rule dtype_cvt_rule(damo_dtype from, damo_dtype to);
 /* Converts a value held as dtype `from` into dtype `to` by that rule. */
 hval hval_convert(damo_dtype from, damo_dtype to, hval v);
+/* dst[j] = hval_convert(from, to, src[j]) for j < n; dst may be src. */
+void hval_convert_n(damo_dtype from, damo_dtype to, const hval *src, hval *dst, int n);
 /* A value computed in t's wider host class, brought back into t: integers
  * wrap to t's width, bools become 0/1. */
 hval hval_wrap(damo_dtype t, hval v);

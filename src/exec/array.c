@@ -244,6 +244,22 @@ rt_buf *array_device_write(damo_array *a, damo_err *e)
     return st->dev;
 }
 
+const void *array_direct_read(damo_array *a, damo_err *e)
+{
+    storage *st = a->st;
+    if (a->ctx->rt.host_direct && !st->host_valid && st->dev_valid)
+        return rt_buf_host(st->dev);
+    return array_host_read(a, e);
+}
+
+void *array_direct_write(damo_array *a, damo_err *e)
+{
+    if (!a->ctx->rt.host_direct)
+        return array_host_write(a, e);
+    rt_buf *b = array_device_write(a, e);
+    return b ? rt_buf_host(b) : NULL;
+}
+
 hval array_host_elem(const damo_array *a, const void *base, int64_t i)
 {
     int64_t off = a->offset;

@@ -90,6 +90,15 @@ rt_buf *array_device_write(damo_array *a, damo_err *e);
  * nothing kept on the host), else through the host copy. Waits for the
  * device work that produces them (a counted wait). */
 damo_status array_read(damo_array *a, void *dst, damo_err *e);
+/* Memory for work on the calling thread. On a context with host_direct
+ * (buffers are host memory), and only while the queue is idle: a read
+ * gives the device buffer's own memory when only the device has the
+ * values, and a write makes the device buffer the only valid copy and
+ * gives its memory, so that queued work after it finds the values without
+ * a transfer. Elsewhere array_host_read / array_host_write. NULL on
+ * error. */
+const void *array_direct_read(damo_array *a, damo_err *e);
+void *array_direct_write(damo_array *a, damo_err *e);
 /* Element i (flat C order) of an array whose host copy is valid. */
 hval array_host_elem(const damo_array *a, const void *base, int64_t i);
 /* The values as a new C-contiguous host array of dtype `to` (converted as

@@ -78,6 +78,24 @@ damo_status plan_bind(cl_kernel kernel, const cg_kernel *cg, const karg *src, da
     return DAMO_OK;
 }
 
+/* The host evaluator's cost per element-operation (block evaluator,
+ * measured ~0.4-1 ns on this machine), and a kernel's dispatch: ~40 us
+ * on PoCL's pthread device, ~15 us on a GPU (DESIGN.md, bench_call). */
+#define HOST_NS_PER_OP 2
+#define DISPATCH_NS_CPU 40000
+#define DISPATCH_NS_GPU 15000
+
+int plan_small(const plan *p, int64_t work)
+{
+    int64_t dispatch = p->ctx->rt.dev.is_gpu ? DISPATCH_NS_GPU : DISPATCH_NS_CPU;
+    return !(p->flags & DAMO_FN_DEVICE_ONLY) && work <= dispatch / HOST_NS_PER_OP;
+}
+
+damo_status plan_thread_begin(plan *p, damo_err *e)
+{
+    return rt_queue_idle(&p->ctx->rt) ? DAMO_OK : rt_finish(&p->ctx->rt, e);
+}
+
 damo_status plan_launch(plan *p, cl_kernel k, size_t global, size_t local, damo_err *e)
 {
     const rt_device *dev = &p->ctx->rt.dev;
@@ -199,6 +217,15 @@ damo_status plan_host_int(damo_array *a, int64_t *out, damo_err *e)
         return e->code;
     *out = hval_convert(a->dtype, DAMO_INT64, array_host_elem(a, host, 0)).i;
     return DAMO_OK;
+}
+
+const char *step_in_label(const plan *p, pstep *s)
+{
+    if (!s->in_label) {
+        char lab[256];
+        s->in_label = strdup(value_label(p, s->in[0], lab, sizeof lab));
+    }
+    return s->in_label ? s->in_label : "a value";
 }
 
 const char *value_label(const plan *p, int v, char *buf, size_t size)

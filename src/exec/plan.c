@@ -287,6 +287,11 @@ damo_status plan_build(plan **out, damo_ctx *ctx, fgraph *fg, shared_store *cons
         (ctx->rt.dev.fp32 & FP32_CR_DIV_SQRT) ? "-cl-fp32-correctly-rounded-divide-sqrt" : "";
     p->n_inputs = fg->n_inputs;
     p->n_outputs = fg->n_outputs;
+    damo_status ready = rt_host_direct_ready(&ctx->rt, e);
+    if (ready != DAMO_OK) {
+        plan_free(p);
+        return ready;
+    }
     p->n_updates = keep_updates ? fg->n_updates : 0;
     p->input_val = malloc((fg->n_inputs + 1) * sizeof *p->input_val);
     p->result_val = malloc((p->n_outputs + p->n_updates + 1) * sizeof *p->result_val);
@@ -360,6 +365,7 @@ void plan_free(plan *p)
         free(s->views);
         free(s->out_strides);
         free(s->text);
+        free(s->in_label);
     }
     free(p->steps);
     for (size_t v = 0; v < p->n_vals; v++)

@@ -103,6 +103,7 @@ typedef struct pstep {
     int n_in, n_out;
     int *in, *out;        /* value indices */
     char *text;           /* one line for introspection */
+    char *in_label;       /* input 0's label for messages (step_in_label) */
     gkernel *gks;         /* kernels other than elementwise */
     int n_gks;
     storage *priv[STEP_PRIVATE]; /* the step's own memory: partial results,
@@ -201,6 +202,16 @@ typedef struct karg {
     const void *ctx;
 } karg;
 damo_status plan_bind(cl_kernel kernel, const cg_kernel *cg, const karg *src, damo_err *e);
+/* Where small work runs. Work that gives the device's bits on the host
+ * (exact ops, a reduction combined in the kernel's order) runs on the host
+ * instead of a kernel when the function allows it (not
+ * DAMO_FN_DEVICE_ONLY) and its `work` (elements times ops) costs the host
+ * evaluator less than a kernel's dispatch. */
+int plan_small(const plan *p, int64_t work);
+/* Before such work reads or writes device buffers through their host
+ * memory (rt host_direct): waits for the queue when it still has
+ * commands (a counted wait). */
+damo_status plan_thread_begin(plan *p, damo_err *e);
 /* Enqueues `global` work-items in groups of `local` (0: the runtime's). */
 damo_status plan_launch(plan *p, cl_kernel k, size_t global, size_t local, damo_err *e);
 /* dst (a region of dst's storage, whose device copy is current) = src, or
@@ -221,5 +232,8 @@ int merge_dims(int nd, int64_t *shape, int n, int64_t (*strides)[DAMO_MAX_DIMS])
 damo_status plan_host_int(damo_array *a, int64_t *out, damo_err *e);
 /* "'x'" or "add(x, y)": a label of value v for messages. */
 const char *value_label(const plan *p, int v, char *buf, size_t size);
+/* The label of step s's input 0, made on first use and kept: building a
+ * label takes about a microsecond, too much for every call. */
+const char *step_in_label(const plan *p, pstep *s);
 
 #endif

@@ -39,8 +39,7 @@ static damo_status run_set(plan *p, pstep *s, damo_err *e)
     layout xl, ol, region, yl;
     array_layout(x, &xl);
     layout_c(&ol, x->ndim, x->shape);
-    char lab[256];
-    value_label(p, s->in[0], lab, sizeof lab);
+    const char *lab = step_in_label(p, s);
     if (plan_copy(p, s, o, &ol, x, &xl, 0, e) != DAMO_OK ||
         layout_subtensor(&s->node->params, &ol, &region, lab, e) != DAMO_OK)
         return e->code;

@@ -1,6 +1,7 @@
 /* Fused elementwise steps: a generated kernel per (outputs kept, input
  * access modes, vector width), or the host evaluator for small exact work
- * whose inputs are on the host. */
+ * (plan_small) whose inputs are on the host, or anywhere on a context
+ * whose buffers are host memory. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,15 +11,6 @@
 
 static damo_status plan_kernel(plan *p, pstep *s, const psub *sub, int vw, cl_kernel *k,
                                const kvariant **kvo, damo_err *e);
-
-/* Where small work runs. A step runs on the host when every op in it gives
- * the device's bits (sprog_exact), its inputs are on the host, and its
- * estimated host time (elements x ops x HOST_NS_PER_OP, the host
- * evaluator's measured cost) is below a device round trip: ~40 us on PoCL's
- * pthread device, ~15 us on a GPU (DESIGN.md, bench_call). */
-#define HOST_NS_PER_OP 20
-#define DISPATCH_NS_CPU 40000
-#define DISPATCH_NS_GPU 15000
 
 /* Runtime shape of an array, left-padded with 1s to nd dims. */
 static void padded_shape(const damo_array *a, int nd, int64_t *out)
@@ -200,16 +192,21 @@ static damo_status run_part(plan *p, pstep *s, const psub *sub, const int64_t *i
         damo_array *a = p->cur[s->in[sub ? sub->in_map[k] : k]];
         operands[k] = a;
         s->modes[k] = access_mode(a, iter, nd, s->strides + (size_t)k * DAMO_MAX_DIMS);
-        if (!on_host && s->modes[k] != CG_VALUE && !array_device_read(a, e))
+        if (on_host && !(s->views[k].data = (void *)array_direct_read(a, e)))
+            st = e->code;
+        else if (!on_host && s->modes[k] != CG_VALUE && !array_device_read(a, e))
             st = e->code;
     }
     for (int o = 0, j = prog->n_in; o < s->n_out && st == DAMO_OK; o++) {
         if (sub && !sub->keep[o])
             continue;
         damo_array *a = p->cur[s->out[o]];
-        operands[j++] = a;
-        if (!(on_host ? array_host_write(a, e) != NULL : array_device_write(a, e) != NULL))
+        operands[j] = a;
+        if (on_host ? !(s->views[j].data = on_host == 2 ? array_direct_write(a, e)
+                                                        : array_host_write(a, e))
+                    : !array_device_write(a, e))
             st = e->code;
+        j++;
     }
     if (st == DAMO_OK && on_host) {
         for (int k = 0; k < prog->n_in + prog->n_out; k++) {
@@ -218,7 +215,8 @@ static damo_status run_part(plan *p, pstep *s, const psub *sub, const int64_t *i
                                           : s->out_strides + (size_t)k * DAMO_MAX_DIMS;
             if (k >= prog->n_in)
                 memcpy(str, a->strides, (size_t)nd * sizeof *str);
-            s->views[k] = (sp_view){a->st->host, str, a->offset};
+            s->views[k].strides = str;
+            s->views[k].offset = a->offset;
         }
         if (sprog_eval(prog, nd, iter, s->views, s->views + prog->n_in) != DAMO_OK)
             st = err_set(e, DAMO_ERR_NOMEM, "out of memory running a step on the host");
@@ -234,15 +232,25 @@ static damo_status run_part(plan *p, pstep *s, const psub *sub, const int64_t *i
     return st;
 }
 
-static int runs_on_host(const plan *p, const pstep *s, int64_t n)
+static int inputs_on_host(const plan *p, const pstep *s)
 {
-    if ((p->flags & DAMO_FN_DEVICE_ONLY) || !s->exact)
-        return 0;
     for (int k = 0; k < s->n_in; k++)
         if (!p->cur[s->in[k]]->st->host_valid)
             return 0;
-    int64_t dispatch = p->ctx->rt.dev.is_gpu ? DISPATCH_NS_GPU : DISPATCH_NS_CPU;
-    return n <= dispatch / HOST_NS_PER_OP / s->fp->prog.n_instr;
+    return 1;
+}
+
+/* 0: a kernel; 1: the host, into host copies; 2: the calling thread, into
+ * the device buffers' own memory (rt host_direct), when an input is only
+ * on the device: the values stay where queued work finds them. */
+static int runs_on_host(const plan *p, const pstep *s, int64_t n)
+{
+    int64_t work = n * (s->fp->prog.n_instr ? s->fp->prog.n_instr : 1);
+    if (!s->exact || !plan_small(p, work))
+        return 0;
+    if (inputs_on_host(p, s))
+        return 1;
+    return p->ctx->rt.host_direct ? 2 : 0;
 }
 
 static int64_t elements(const int64_t *shape, int nd)
@@ -273,6 +281,8 @@ static damo_status run_step(plan *p, pstep *s, int *on_device, damo_err *e)
         return st;
     int on_host = runs_on_host(p, s, most);
     *on_device |= !on_host;
+    if (on_host == 2 && plan_thread_begin(p, e) != DAMO_OK)
+        return e->code;
     if (parts == 1)
         return run_part(p, s, NULL, out_shape(s, 0), most, on_host, e);
     /* one part per distinct output shape, led by its first output */

@@ -215,6 +215,121 @@ static damo_status run_kernel(plan *p, pstep *s, red_key *key, damo_array *const
 
 static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
+static void c_strides(int nd, const int64_t *shape, int64_t *out)
+{
+    int64_t s = 1;
+    for (int d = nd - 1; d >= 0; d--) {
+        out[d] = s;
+        s *= shape[d];
+    }
+}
+
+/* Each result's values (of dtype r->val at src, strides over iter) in
+ * their reduced order into row o of rows (`reduced` values a row): element
+ * idx goes to row sum(idx[d] * kstr[d]), place sum(idx[d] * rstr[d]). */
+static void gather(const red_info *r, int nd, const int64_t *iter, const sp_view *src,
+                   const int64_t *kstr, const int64_t *rstr, int64_t reduced, hval *rows)
+{
+    int64_t idx[DAMO_MAX_DIMS] = {0}, off = src->offset, o = 0, ri = 0, size = 1;
+    for (int d = 0; d < nd; d++)
+        size *= iter[d];
+    /* a reduced innermost dimension fills its row in runs */
+    int run = nd && kstr[nd - 1] == 0 && rstr[nd - 1] == 1 && iter[nd - 1] <= INT32_MAX;
+    int outer = run ? nd - 1 : nd;
+    if (run)
+        size /= iter[nd - 1] ? iter[nd - 1] : 1;
+    for (int64_t i = 0; i < size; i++) {
+        if (run)
+            hval_load_n(r->val, src->data, off, src->strides[nd - 1], rows + o * reduced + ri,
+                        (int)iter[nd - 1]);
+        else
+            rows[o * reduced + ri] = hval_load(r->val, src->data, off);
+        for (int d = outer - 1; d >= 0; d--) {
+            off += src->strides[d];
+            o += kstr[d];
+            ri += rstr[d];
+            if (++idx[d] < iter[d])
+                break;
+            off -= iter[d] * src->strides[d];
+            o -= iter[d] * kstr[d];
+            ri -= iter[d] * rstr[d];
+            idx[d] = 0;
+        }
+    }
+}
+
+/* The reduction on the calling thread, with the bits the kernel would give
+ * (reduce_run checks that it can): the prologue into a buffer of values in
+ * C order, each result's values in its kernel's order (red_row, with the
+ * kernel's lanes vw), then the epilogue over the results. ops: inputs,
+ * epilogue inputs, outputs; str: their strides over the iteration space
+ * (row MAX_OPS: the reduced index's). */
+static damo_status reduce_on_thread(plan *p, pstep *s, const red_info *r, int nd,
+                                    const int64_t *iter, int64_t kept, int vw,
+                                    int64_t (*str)[DAMO_MAX_DIMS], damo_array **ops, int res_nd,
+                                    const int64_t *res, damo_err *e)
+{
+    const op_params *pa = &s->node->params;
+    int n_ops = r->n_in + r->n_epi;
+    sp_view views[MAX_OPS + 8];
+    int64_t rstr[MAX_OPS][DAMO_MAX_DIMS], cstr[DAMO_MAX_DIMS], kstr[DAMO_MAX_DIMS];
+    if (plan_thread_begin(p, e) != DAMO_OK)
+        return e->code;
+    for (int i = 0; i < n_ops + r->n_out; i++) {
+        void *d = i < n_ops ? (void *)array_direct_read(ops[i], e) : array_direct_write(ops[i], e);
+        if (!d)
+            return e->code;
+        views[i] = (sp_view){d, i < n_ops ? str[i] : ops[i]->strides, ops[i]->offset};
+    }
+    /* result strides per iteration dimension (0 on reduced ones), and each
+     * epilogue operand's strides over the result's dimensions */
+    c_strides(res_nd, res, cstr);
+    for (int d = 0, rd = 0; d < nd; d++) {
+        int red = (pa->axes >> d) & 1;
+        kstr[d] = red ? 0 : cstr[rd];
+        for (int i = 0; i < r->n_epi && (!red || pa->keepdims); i++)
+            rstr[i][rd] = str[r->n_in + i][d];
+        rd += !red || pa->keepdims;
+    }
+    int64_t size = 1;
+    for (int d = 0; d < nd; d++)
+        size *= iter[d];
+    int64_t reduced = size / kept;
+    size_t vbytes = r->pro ? ((size_t)size * damo_dtype_size(r->val) + 15) / 16 * 16 : 0;
+    char *mem = malloc(vbytes + (size_t)size * sizeof(hval) + (size_t)kept * 8 + 1);
+    if (!mem)
+        return err_set(e, DAMO_ERR_NOMEM, "out of memory reducing on the host");
+    hval *rows = (hval *)(void *)(mem + vbytes);
+    damo_status st = DAMO_OK;
+    sp_view src = views[0];
+    int64_t vstr[DAMO_MAX_DIMS];
+    if (r->pro) {
+        c_strides(nd, iter, vstr);
+        src = (sp_view){mem, vstr, 0};
+        st = sprog_eval(r->pro, nd, iter, views, &src);
+    }
+    if (st == DAMO_OK)
+        gather(r, nd, iter, &src, kstr, str[MAX_OPS], reduced, rows);
+    /* without an epilogue the results go straight to the output */
+    void *results = r->epi ? (void *)(rows + size) : views[n_ops].data;
+    int64_t roff = r->epi ? 0 : views[n_ops].offset;
+    for (int64_t o = 0; o < kept && st == DAMO_OK; o++) {
+        red_acc acc;
+        red_init(r->kind, r->acc, &acc);
+        red_row(r->kind, r->val, r->acc, &acc, rows + o * reduced, reduced, vw, cg_reduce_chains());
+        hval_store(r->out, results, roff + o, red_finish(r->kind, r->val, r->acc, &acc, reduced));
+    }
+    if (r->epi && st == DAMO_OK) {
+        sp_view in[MAX_OPS + 1];
+        in[0] = (sp_view){results, cstr, 0};
+        for (int i = 0; i < r->n_epi; i++)
+            in[i + 1] = (sp_view){views[r->n_in + i].data, rstr[i], views[r->n_in + i].offset};
+        st = sprog_eval(r->epi, res_nd, res, in, views + n_ops);
+    }
+    free(mem);
+    return st == DAMO_OK ? DAMO_OK : err_set(e, DAMO_ERR_NOMEM, "out of memory reducing on the host");
+}
+
 static damo_status reduce_run(plan *p, pstep *s, damo_err *e)
 {
     red_info r;
@@ -258,9 +373,16 @@ static damo_status reduce_run(plan *p, pstep *s, damo_err *e)
         return err_set(e, DAMO_ERR_SHAPE, "%s of %s: zero-size array to reduction operation %s "
                        "which has no identity", red_name(r.kind),
                        value_label(p, s->in[0], lab, sizeof lab), red_name(r.kind));
+    /* small exact work may run on the calling thread (decided below, once
+     * the kernel's layout is known); its operands are then not moved */
+    int64_t work = kept * reduced * (1 + (r.pro ? r.pro->n_instr : 0)) +
+                   kept * (r.epi ? r.epi->n_instr : 0);
+    unsigned fp32 = p->ctx->rt.dev.fp32;
+    int may_thread = p->ctx->rt.host_direct && plan_small(p, work) &&
+                     (!r.pro || sprog_exact(r.pro, fp32)) && (!r.epi || sprog_exact(r.epi, fp32));
     for (int o = 0; o < r.n_out; o++) {
         damo_array *a = ops[n_ops + o] = plan_output(p, s->out[o], res_nd, res, e);
-        if (!a || !array_device_write(a, e))
+        if (!a || (!may_thread && !array_device_write(a, e)))
             return e->code;
     }
     if (kept == 0)
@@ -288,7 +410,7 @@ static damo_status reduce_run(plan *p, pstep *s, damo_err *e)
         }
         int value = a->st->host_valid && !memcmp(str[i], zero, (size_t)nd * sizeof *zero);
         key.modes[i] = (unsigned char)(value ? CG_VALUE : CG_STRIDED);
-        if (!value && !array_device_read(a, e))
+        if (!value && !may_thread && !array_device_read(a, e))
             return e->code;
     }
     int64_t flat = 1;
@@ -320,18 +442,26 @@ static damo_status reduce_run(plan *p, pstep *s, damo_err *e)
     int64_t units = dev->compute_units ? dev->compute_units : 1;
     int split = l.nr && (dev->is_gpu ? kept < 4096 && reduced >= SPLIT_MIN_GPU
                                      : kept < 4 * units && reduced >= SPLIT_MIN_CPU);
+    /* a strided reduced axis beside a contiguous kept one (a matrix summed
+     * down its columns): vectors of adjacent results instead */
+    int kvec = !split && !dev->is_gpu && !vw && l.nk && l.ks[l.nk - 1] >= RED_LANES &&
+               cg_reduce_vectorizable(r.kind, r.val, r.acc, r.pro);
+    for (int i = 0; i < r.n_in && kvec; i++)
+        kvec = key.modes[i] == CG_VALUE || l.kstr[i][l.nk - 1] == 1;
+    /* the host combines in the order of a row kernel over one reduced
+     * dimension (red_row); any order gives the same bits for the others */
+    if (may_thread && (red_order_free(r.kind, r.acc) || (!split && !kvec && l.nr <= 1)))
+        return reduce_on_thread(p, s, &r, nd, iter, kept, vw, str, ops, res_nd, res, e);
+    for (int i = 0; i < n_ops + r.n_out && may_thread; i++)
+        if (i < n_ops ? key.modes[i] != CG_VALUE && !array_device_read(ops[i], e)
+                      : !array_device_write(ops[i], e))
+            return e->code;
     /* groups enough for every compute unit twice over */
     int64_t per = kept / (2 * units);
     size_t row_local = dev->is_gpu ? 64 : (size_t)(per > 64 ? 64 : per > 1 ? per : 1);
     if (!split) {
         key.mode = CG_RED_ROW;
         key.vw = vw;
-        /* a strided reduced axis beside a contiguous kept one (a matrix
-         * summed down its columns): vectors of adjacent results instead */
-        int kvec = !dev->is_gpu && !vw && l.nk && l.ks[l.nk - 1] >= RED_LANES &&
-                   cg_reduce_vectorizable(r.kind, r.val, r.acc, r.pro);
-        for (int i = 0; i < r.n_in && kvec; i++)
-            kvec = key.modes[i] == CG_VALUE || l.kstr[i][l.nk - 1] == 1;
         if (!kvec)
             return run_kernel(p, s, &key, ops, NULL, &l, (size_t)kept, row_local, e);
         key.kvec = RED_LANES;

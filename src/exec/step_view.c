@@ -116,8 +116,7 @@ static damo_status view_run(plan *p, pstep *s, damo_err *e)
     layout in, out;
     array_layout(x, &in);
     storage *st = x->st;
-    char lab[256];
-    value_label(p, s->in[0], lab, sizeof lab);
+    const char *lab = step_in_label(p, s);
     int64_t sizes[DAMO_MAX_DIMS];
     int nd = n->params.ndim;
     switch (n->op) {

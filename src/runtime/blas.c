@@ -58,9 +58,21 @@ damo_status rt_blas_init(rt_ctx *rt, damo_err *e)
 
 damo_status rt_blas_ready(rt_ctx *rt, damo_err *e)
 {
-    if (rt->blas != RT_BLAS_HOST || rt->blas_checked)
+    if (rt->blas != RT_BLAS_HOST)
         return DAMO_OK;
-    rt->blas_checked = 1;
+    damo_status st = rt_host_direct_ready(rt, e);
+    /* the host route reads buffers through their host memory: a device
+     * that keeps a copy elsewhere would give it stale values */
+    if (st == DAMO_OK && !rt->host_direct)
+        rt->blas = RT_BLAS_CLBLAST;
+    return st;
+}
+
+damo_status rt_host_direct_ready(rt_ctx *rt, damo_err *e)
+{
+    if (!rt->host_bufs || rt->host_checked)
+        return DAMO_OK;
+    rt->host_checked = 1;
     rt_buf *b = rt_buf_alloc(rt, 64, e);
     if (!b)
         return e->code;
@@ -71,10 +83,7 @@ damo_status rt_blas_ready(rt_ctx *rt, damo_err *e)
     rt_wait_end(rt, w);
     if (rc == CL_SUCCESS)
         clEnqueueUnmapMemObject(rt->queue, rt_buf_mem(b), p, 0, NULL, rt_rec(rt));
-    /* the host route reads buffers through their host memory: a device
-     * that keeps a copy elsewhere would give it stale values */
-    if (rc != CL_SUCCESS || p != rt_buf_host(b))
-        rt->blas = RT_BLAS_CLBLAST;
+    rt->host_direct = rc == CL_SUCCESS && p == rt_buf_host(b);
     rt_buf_release(b);
     return DAMO_OK;
 }

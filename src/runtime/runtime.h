@@ -83,10 +83,14 @@ typedef struct rt_ctx {
     /* buffers are host memory the context owns (CL_MEM_USE_HOST_PTR), so
      * that native kernels can reach them: CPU devices with native kernels */
     int host_bufs;
+    /* the calling thread may read and write buffers through rt_buf_host
+     * while the queue is idle: host_bufs confirmed by a map
+     * (rt_host_direct_ready) */
+    int host_direct;
+    int host_checked;
     rt_blas_route blas;       /* chosen at creation (DAMO_BLAS, the build's
                                * default, the device); host is confirmed on
                                * first use (rt_blas_ready) */
-    int blas_checked;
     int blas_inline;          /* small host products may run on the calling
                                * thread when the queue is idle (rt_blas) */
     cl_context context;
@@ -135,7 +139,9 @@ damo_status rt_flush(rt_ctx *rt, damo_err *e);
  * transfer goes through staging memory the runtime owns, so src may be
  * reused at once and *pending is set to NULL; a larger one reads src
  * directly and *pending receives its event: src must stay unchanged until
- * it completes (rt_event_wait, or rt_defer_free to free it). */
+ * it completes (rt_event_wait, or rt_defer_free to free it). With
+ * host_direct and an idle queue it is a memcpy on the calling thread
+ * (*pending NULL, the queue stays idle). */
 damo_status rt_upload(rt_ctx *rt, rt_buf *b, size_t offset, size_t size, const void *src,
                       cl_event *pending, damo_err *e);
 /* 1 when ev has completed (or failed); never blocks. */
@@ -172,7 +178,7 @@ int rt_buf_refcount(const rt_buf *b);
 damo_status rt_buf_check_range(const rt_buf *b, size_t offset, size_t size, const char *what,
                                damo_err *e);
 /* Device -> host copy (offset and size in bytes); blocking, so a counted
- * host wait. */
+ * host wait, except with host_direct and an idle queue: a memcpy. */
 damo_status rt_buf_read(rt_ctx *rt, rt_buf *b, size_t offset, size_t size,
                         void *dst, damo_err *e);
 damo_status rt_buf_copy(rt_ctx *rt, rt_buf *src, size_t src_off, rt_buf *dst,
@@ -219,6 +225,10 @@ damo_status rt_launch(rt_ctx *rt, cl_kernel k, size_t global, size_t local, damo
  * context), or CLBlast is used instead. */
 damo_status rt_blas_init(rt_ctx *rt, damo_err *e);
 damo_status rt_blas_ready(rt_ctx *rt, damo_err *e);
+/* Once per context with host_bufs: maps a buffer and sets host_direct
+ * when the map gives the buffer's own host memory (one counted wait).
+ * Errors only from allocating the buffer. */
+damo_status rt_host_direct_ready(rt_ctx *rt, damo_err *e);
 
 /* One operand of a BLAS call: elements from `offset` of buf, row-major
  * with leading dimension ld (vectors: ld is the increment), transposed

@@ -163,6 +163,11 @@ damo_status rt_upload(rt_ctx *rt, rt_buf *b, size_t offset, size_t size, const v
     /* zero bytes: OpenCL rejects the transfer, but empty arrays are ordinary */
     if (size == 0)
         return DAMO_OK;
+    /* nothing queued reads or writes b: copy on the calling thread */
+    if (rt->host_direct && rt_queue_idle(rt)) {
+        memcpy((char *)rt_buf_host(b) + offset, src, size);
+        return DAMO_OK;
+    }
     rt_transfers *x = transfers(rt);
     if (!x)
         return err_set(e, DAMO_ERR_NOMEM, "out of memory for transfer bookkeeping");

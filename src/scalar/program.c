@@ -195,62 +195,121 @@ int sprog_in_is_index(const sprog *p, int i)
     return 0;
 }
 
+/* The host evaluator works on blocks of up to BLOCK elements along the
+ * innermost dimension: each instruction runs over a whole block before the
+ * next, so its loop stays tight, and a block's values (BLOCK per
+ * instruction) stay in the first-level cache. */
+#define BLOCK 128
+
+/* Element offset of view v at index idx (the innermost index excluded). */
+static int64_t row_offset(const sp_view *v, int ndim, const int64_t *idx)
+{
+    int64_t off = v->offset;
+    for (int d = 0; d + 1 < ndim; d++)
+        off += idx[d] * v->strides[d];
+    return off;
+}
+
+/* Instruction i of p over the n elements of a block: vals holds bs
+ * values per instruction, ins[k] input k's n values, tmp 3 * bs. */
+static void eval_instr(const sprog *p, int i, hval *vals, const hval *const *ins, hval *tmp, int n,
+                       int bs)
+{
+    const sp_instr *in = &p->instr[i];
+    const hval *arg[3] = {tmp, tmp, tmp};
+    for (int k = 0; k < in->n_args; k++) {
+        sp_ref r = in->args[k];
+        const hval *src = r.kind == REF_INPUT ? ins[r.index] : vals + (size_t)r.index * bs;
+        damo_dtype from = sprog_ref_dtype(p, r), via = in->types.via[k], to = in->types.compute;
+        if (from == via && via == to) {
+            arg[k] = src;
+            continue;
+        }
+        hval *t = tmp + (size_t)k * bs;
+        if (from != via) {
+            hval_convert_n(from, via, src, t, n);
+            src = t;
+        }
+        hval_convert_n(via, to, src, t, n);
+        arg[k] = t;
+    }
+    for (int k = in->n_args; k < 3; k++)
+        arg[k] = arg[0];
+    hval *res = vals + (size_t)i * bs;
+    op_eval_n(in->op, in->types.compute, res, arg[0], arg[1], arg[2], n);
+    hval_convert_n(in->types.compute, in->types.out, res, res, n);
+}
+
 damo_status sprog_eval(const sprog *p, int ndim, const int64_t *shape, const sp_view *in,
                        const sp_view *out)
 {
-    hval stack_vals[64];
-    unsigned char stack_index[64];
-    hval *vals = p->n_instr <= 64 ? stack_vals : malloc((size_t)p->n_instr * sizeof *vals);
-    unsigned char *is_index = p->n_in <= 64 ? stack_index : malloc((size_t)p->n_in);
-    if (!vals || !is_index) {
-        if (vals != stack_vals)
-            free(vals);
-        if (is_index != stack_index)
-            free(is_index);
+    int64_t rows = 1, len = ndim ? shape[ndim - 1] : 1;
+    for (int d = 0; d + 1 < ndim; d++)
+        rows *= shape[d];
+    if (rows == 0 || len == 0)
+        return DAMO_OK;
+    /* blocks of values per instruction, per input and 3 for conversions;
+     * per input where its block is, the offset its block of one repeated
+     * value holds (-1: none), and whether it is an index input */
+    /* a short innermost dimension takes short blocks (and no allocation
+     * when they are small) */
+    int bs = len < BLOCK ? (int)len : BLOCK;
+    size_t n_vals = (size_t)(p->n_instr + p->n_in + 3) * (size_t)bs, n_in = (size_t)p->n_in + 1;
+    size_t bytes = n_vals * sizeof(hval) + n_in * (sizeof(hval *) + sizeof(int64_t) + 1);
+    hval stack[256];
+    hval *vals = bytes <= sizeof stack ? stack : malloc(bytes);
+    if (!vals)
         return DAMO_ERR_NOMEM;
-    }
-    for (int i = 0; i < p->n_in; i++)
+    const hval **ins = (const hval **)(void *)(vals + n_vals);
+    int64_t *filled = (int64_t *)(void *)(ins + n_in);
+    unsigned char *is_index = (unsigned char *)(filled + n_in);
+    hval *in_blocks = vals + (size_t)p->n_instr * bs, *tmp = in_blocks + (size_t)p->n_in * bs;
+    for (int i = 0; i < p->n_in; i++) {
         is_index[i] = (unsigned char)sprog_in_is_index(p, i);
-    int64_t total = 1;
-    for (int d = 0; d < ndim; d++)
-        total *= shape[d];
+        filled[i] = -1;
+    }
     int64_t idx[DAMO_MAX_DIMS] = {0};
-    for (int64_t n = 0; n < total; n++) {
-        for (int i = 0; i < p->n_instr; i++) {
-            const sp_instr *ins = &p->instr[i];
-            hval a[3] = {{0}, {0}, {0}};
-            for (int k = 0; k < ins->n_args; k++) {
-                sp_ref r = ins->args[k];
-                hval v;
-                if (r.kind == REF_INPUT) {
-                    int64_t off = in[r.index].offset;
-                    for (int d = 0; d < ndim; d++)
-                        off += idx[d] * in[r.index].strides[d];
-                    v = is_index[r.index] ? (hval){.u = (uint64_t)off}
-                                          : hval_load(p->in_dtype[r.index], in[r.index].data, off);
+    for (int64_t row = 0; row < rows; row++) {
+        for (int64_t j0 = 0; j0 < len; j0 += bs) {
+            int n = (int)(len - j0 < bs ? len - j0 : bs);
+            for (int i = 0; i < p->n_in; i++) {
+                int64_t stride = ndim ? in[i].strides[ndim - 1] : 0;
+                int64_t off = row_offset(&in[i], ndim, idx) + j0 * stride;
+                hval *dst = in_blocks + (size_t)i * bs;
+                damo_dtype t = p->in_dtype[i];
+                ins[i] = dst;
+                if (is_index[i]) {
+                    for (int j = 0; j < n; j++)
+                        dst[j].u = (uint64_t)(off + j * stride);
+                } else if (stride == 1 && (t == DAMO_FLOAT64 || t == DAMO_INT64 || t == DAMO_UINT64)) {
+                    /* the values as they lie: hval holds them unchanged */
+                    ins[i] = (const hval *)in[i].data + off;
+                } else if (stride == 0) {
+                    /* one value repeated: filled once while it stays */
+                    if (filled[i] != off) {
+                        hval_load_n(t, in[i].data, off, 0, dst, bs);
+                        filled[i] = off;
+                    }
                 } else {
-                    v = vals[r.index];
+                    hval_load_n(t, in[i].data, off, stride, dst, n);
                 }
-                a[k] = op_arg_convert(&ins->types, k, sprog_ref_dtype(p, r), v);
             }
-            vals[i] = hval_convert(ins->types.compute, ins->types.out,
-                                   op_eval(ins->op, ins->types.compute, a[0], a[1], a[2]));
+            for (int i = 0; i < p->n_instr; i++)
+                eval_instr(p, i, vals, ins, tmp, n, bs);
+            for (int o = 0; o < p->n_out; o++) {
+                int64_t stride = ndim ? out[o].strides[ndim - 1] : 0;
+                hval_store_n(sprog_out_dtype(p, o), out[o].data,
+                             row_offset(&out[o], ndim, idx) + j0 * stride, stride,
+                             vals + (size_t)p->out[o] * bs, n);
+            }
         }
-        for (int o = 0; o < p->n_out; o++) {
-            int64_t off = out[o].offset;
-            for (int d = 0; d < ndim; d++)
-                off += idx[d] * out[o].strides[d];
-            hval_store(sprog_out_dtype(p, o), out[o].data, off, vals[p->out[o]]);
-        }
-        for (int d = ndim - 1; d >= 0; d--) {
+        for (int d = ndim - 2; d >= 0; d--) {
             if (++idx[d] < shape[d])
                 break;
             idx[d] = 0;
         }
     }
-    if (vals != stack_vals)
+    if (vals != stack)
         free(vals);
-    if (is_index != stack_index)
-        free(is_index);
     return DAMO_OK;
 }

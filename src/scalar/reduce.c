@@ -136,6 +136,56 @@ void red_step(red_kind k, damo_dtype in, damo_dtype acc, red_acc *a, hval v, int
     }
 }
 
+int red_order_free(red_kind k, damo_dtype acc) { return !is_float(acc) || red_is_arg(k); }
+
+/* Value v[j] into accumulator a; `fast`: a float64 sum of float64 values,
+ * without a conversion or a switch (the compiler specializes the loops
+ * below on it). */
+static inline void step1(red_kind k, damo_dtype in, damo_dtype acc, red_acc *a, const hval *v,
+                         int64_t j, int fast)
+{
+    if (fast)
+        kahan(DAMO_FLOAT64, a, v[j].f64);
+    else
+        red_step(k, in, acc, a, v[j], j);
+}
+
+void red_row(red_kind k, damo_dtype in, damo_dtype acc, red_acc *a, const hval *v, int64_t n,
+             int lanes, int chains)
+{
+    int fast = (k == RED_SUM || k == RED_MEAN) && in == DAMO_FLOAT64 && acc == DAMO_FLOAT64;
+    red_acc lane[RED_ROW_MAX];
+    int width = lanes * chains;
+    for (int l = 0; l < width; l++)
+        red_init(k, acc, &lane[l]);
+    /* whole blocks of every chain, then vectors into chain 0, then the
+     * rest one value at a time into the result's own accumulator (with no
+     * lanes, all of them); lanes are independent chains, taken in turn */
+    int64_t blocks = lanes ? n / width * width : 0;
+    int64_t vectors = lanes ? blocks + (n - blocks) / lanes * lanes : 0;
+    for (int64_t j = 0; j < blocks; j += width)
+        for (int l = 0; l < width; l++)
+            step1(k, in, acc, &lane[l], v, j + l, fast);
+    for (int64_t j = blocks; j < vectors; j += lanes)
+        for (int l = 0; l < lanes; l++)
+            step1(k, in, acc, &lane[l], v, j + l, fast);
+    for (int64_t j = vectors; j < n; j++)
+        step1(k, in, acc, a, v, j, fast);
+    if (!lanes)
+        return;
+    /* the lanes folded in, chain by chain, each with its compensation; a
+     * kernel's empty max or min lane holds -inf or inf, which changes
+     * nothing, where the host's holds no value (index -1) */
+    int kahan_kind = (k == RED_SUM || k == RED_MEAN) && is_float(acc);
+    for (int l = 0; l < width; l++) {
+        if ((k == RED_MAX || k == RED_MIN) && lane[l].index < 0)
+            continue;
+        red_step(k, acc, acc, a, lane[l].s, 0);
+        if (kahan_kind)
+            red_step(k, acc, acc, a, hval_from_double(acc, -as_double(acc, lane[l].c)), 0);
+    }
+}
+
 hval red_finish(red_kind k, damo_dtype in, damo_dtype acc, const red_acc *a, int64_t count)
 {
     damo_dtype out = red_out_dtype(k, in);

@@ -40,6 +40,21 @@ typedef struct red_acc {
 void red_init(red_kind k, damo_dtype acc, red_acc *a);
 /* Adds value v (of dtype `in`) at flat index `index`. */
 void red_step(red_kind k, damo_dtype in, damo_dtype acc, red_acc *a, hval v, int64_t index);
+/* 1 when the result does not depend on the order values are combined in:
+ * integer and bool accumulators (wrapping sums), the arg kinds (the first
+ * index wins among equals). Float sums, means, products, max and min
+ * (signed zeros) do. */
+int red_order_free(red_kind k, damo_dtype acc);
+/* Lanes times chains at most, for red_row. */
+#define RED_ROW_MAX 128
+/* Adds the n values v[j] (flat indices j) of one result in the order a
+ * CPU kernel of codegen/reduce.c combines a row in, so that the host gets
+ * its bits: with lanes 0 one value after another; else `chains` vectors
+ * of `lanes` accumulators take whole blocks, chain 0 the remaining whole
+ * vectors, the result the values left one by one, and then each lane (and
+ * its compensation, negated) is combined into the result, chain by chain. */
+void red_row(red_kind k, damo_dtype in, damo_dtype acc, red_acc *a, const hval *v, int64_t n,
+             int lanes, int chains);
 /* The result (of dtype red_out_dtype) after `count` values. */
 hval red_finish(red_kind k, damo_dtype in, damo_dtype acc, const red_acc *a, int64_t count);
 

@@ -14,26 +14,36 @@
 #include "fmath.h"
 #include "philox.h"
 
-/* The table's damo_flog and damo_flog1p: kernels/fmath.h's in float64,
- * the C library's in float32 (the same choice as scalar kernels make, see
- * codegen/emit.c). */
+/* The table's damo_flog, damo_flog1p and damo_fexp: kernels/fmath.h's in
+ * float64, the C library's in float32 (the same choice as scalar kernels
+ * make, see codegen/emit.c). */
 #define damo_flog(a) (sizeof(a) == sizeof(double) ? damo_log64(a) : log(a))
 #define damo_flog1p(a) (sizeof(a) == sizeof(double) ? damo_log1p64(a) : log1p(a))
+#define damo_fexp(a) (sizeof(a) == sizeof(double) ? damo_exp64(a) : exp(a))
 
 /* An NA expression is never evaluated (op_infer never selects that kind),
  * but the host instantiation must still compile. */
 #define NA ((T)0)
 
+/* Each op's host form runs over n elements at once (the host evaluator
+ * works in blocks); one element is a block of one. */
+#if defined(__x86_64__) && defined(__GNUC__) && defined(__ELF__)
+#define HOST_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define HOST_CLONES
+#endif
 #define HOST_FN(ID, cls, TYPE, UTYPE, MEMBER, EXPR)                          \
-    static hval host_##ID##_##cls(hval A, hval B, hval C)                   \
+    HOST_CLONES static void host_##ID##_##cls(hval *r, const hval *A,        \
+                                              const hval *B,                 \
+                                  const hval *C, int n)                      \
     {                                                                        \
         typedef TYPE T;                                                      \
         typedef UTYPE U;                                                     \
-        T a = A.MEMBER, b = B.MEMBER, c = C.MEMBER;                          \
-        (void)a; (void)b; (void)c;                                           \
-        hval r;                                                              \
-        r.MEMBER = (T)(EXPR);                                                \
-        return r;                                                            \
+        for (int j = 0; j < n; j++) {                                        \
+            T a = A[j].MEMBER, b = B[j].MEMBER, c = C[j].MEMBER;             \
+            (void)a; (void)b; (void)c;                                       \
+            r[j].MEMBER = (T)(EXPR);                                         \
+        }                                                                    \
     }
 
 #if defined(__GNUC__)
@@ -91,6 +101,8 @@ int op_exact(scalar_op op, damo_dtype compute, unsigned fp32)
     if (compute == DAMO_FLOAT64)
         fp32 = FP32_DENORMS | FP32_CR_DIV_SQRT;
     unsigned f = table[op].flags;
+    if (compute == DAMO_FLOAT64 && (f & FMATH))
+        return 1;
     /* a device that flushes denormals to zero rounds differently */
     return (fp32 & FP32_DENORMS) && ((f & EXACT) || ((f & EXACT_CR) && (fp32 & FP32_CR_DIV_SQRT)));
 }
@@ -199,7 +211,18 @@ static int host_class(damo_dtype t)
     }
 }
 
+void op_eval_n(scalar_op op, damo_dtype compute, hval *r, const hval *a, const hval *b,
+               const hval *c, int n)
+{
+    op_get(op)->host[host_class(compute)](r, a, b, c, n);
+    if (dtype_kind_of(compute) != KIND_FLOAT)
+        for (int j = 0; j < n; j++)
+            r[j] = hval_wrap(compute, r[j]);
+}
+
 hval op_eval(scalar_op op, damo_dtype compute, hval a, hval b, hval c)
 {
-    return hval_wrap(compute, op_get(op)->host[host_class(compute)](a, b, c));
+    hval r;
+    op_eval_n(op, compute, &r, &a, &b, &c, 1);
+    return r;
 }

@@ -28,13 +28,17 @@ enum {
     EXACT_CR = 1u << 1,  /* ... where division and sqrt are correctly rounded */
     BOOL_INT8 = 1u << 2, /* bools compute in int8 */
     VEC = 1u << 3,       /* the float form is valid on vector types */
-    INDEX_C = 1u << 4    /* argument c is the element's index in its own
+    INDEX_C = 1u << 4,   /* argument c is the element's index in its own
                           * shape, not a value loaded (random draws) */
+    FMATH = 1u << 5      /* float64 form is kernels/fmath.h's: exact, and
+                          * scalar only (the vector form is the device's) */
 };
 
-/* A host implementation: arguments held in the compute dtype's class (see
- * hval), result in the same class. */
-typedef hval (*op_host_fn)(hval a, hval b, hval c);
+/* A host implementation over n elements: r[j] = op(a[j], b[j], c[j]),
+ * arguments held in the compute dtype's class (see hval), results in the
+ * same class (not yet wrapped to the dtype's width: op_eval_n does that).
+ * Arguments an op does not take may point anywhere readable for n. */
+typedef void (*op_host_fn)(hval *r, const hval *a, const hval *b, const hval *c, int n);
 
 typedef struct op_def {
     const char *name;
@@ -80,6 +84,9 @@ damo_status op_infer(scalar_op op, const op_operand *args, damo_dtype cast_to,
 hval op_arg_convert(const op_types *t, int k, damo_dtype from, hval v);
 /* Evaluates op on values already converted to the compute dtype. */
 hval op_eval(scalar_op op, damo_dtype compute, hval a, hval b, hval c);
+/* The same over n elements into r (which must not be a, b or c). */
+void op_eval_n(scalar_op op, damo_dtype compute, hval *r, const hval *a, const hval *b,
+               const hval *c, int n);
 
 /* The shared integer helpers (kernels/intmath.h) as OpenCL source, for
  * kernels whose expressions call them. */
