@@ -259,6 +259,26 @@ damo_status rt_buf_check_range(const rt_buf *b, size_t offset, size_t size, cons
 /* Zero-byte transfers succeed without touching the queue: OpenCL rejects
  * them (CL_INVALID_VALUE) but empty arrays are ordinary. */
 
+damo_status rt_host_direct_ready(rt_ctx *rt, damo_err *e)
+{
+    if (!rt->host_bufs || rt->host_checked)
+        return DAMO_OK;
+    rt->host_checked = 1;
+    rt_buf *b = rt_buf_alloc(rt, 64, e);
+    if (!b)
+        return e->code;
+    cl_int rc;
+    uint64_t w = rt_wait_begin(rt);
+    void *p = clEnqueueMapBuffer(rt->queue, rt_buf_mem(b), CL_TRUE, CL_MAP_READ, 0, 64, 0, NULL,
+                                 NULL, &rc);
+    rt_wait_end(rt, w);
+    if (rc == CL_SUCCESS)
+        clEnqueueUnmapMemObject(rt->queue, rt_buf_mem(b), p, 0, NULL, rt_rec(rt));
+    rt->host_direct = rc == CL_SUCCESS && p == rt_buf_host(b);
+    rt_buf_release(b);
+    return DAMO_OK;
+}
+
 damo_status rt_buf_read(rt_ctx *rt, rt_buf *b, size_t offset, size_t size, void *dst, damo_err *e)
 {
     if (rt_buf_check_range(b, offset, size, "read", e) != DAMO_OK)

@@ -168,6 +168,10 @@ rt_buf *rt_buf_wrap(rt_ctx *rt, void *host, size_t bytes, damo_err *e);
  * wrapped buffer); NULL otherwise. Only native kernels queued after the
  * commands that write b may use it. */
 void *rt_buf_host(const rt_buf *b);
+/* Once per context with host_bufs: maps a buffer and sets host_direct
+ * when the map gives the buffer's own host memory (one counted wait).
+ * Errors only from allocating the buffer. */
+damo_status rt_host_direct_ready(rt_ctx *rt, damo_err *e);
 rt_buf *rt_buf_retain(rt_buf *b);
 void rt_buf_release(rt_buf *b);
 cl_mem rt_buf_mem(const rt_buf *b);
@@ -225,10 +229,6 @@ damo_status rt_launch(rt_ctx *rt, cl_kernel k, size_t global, size_t local, damo
  * context), or CLBlast is used instead. */
 damo_status rt_blas_init(rt_ctx *rt, damo_err *e);
 damo_status rt_blas_ready(rt_ctx *rt, damo_err *e);
-/* Once per context with host_bufs: maps a buffer and sets host_direct
- * when the map gives the buffer's own host memory (one counted wait).
- * Errors only from allocating the buffer. */
-damo_status rt_host_direct_ready(rt_ctx *rt, damo_err *e);
 
 /* One operand of a BLAS call: elements from `offset` of buf, row-major
  * with leading dimension ld (vectors: ld is the increment), transposed
