@@ -77,17 +77,25 @@ DAMO_FN DAMO_F64 damo_log1p64(DAMO_F64 x)
  * x = k ln2 + r used for every x (with k = 0 it gives the bits of its
  * branch for small x), 2^k put on the exponent bits, and results below
  * 2^-1021 finished by one multiplication by 2^-1000, so that a subnormal
- * result rounds once; under 1 ulp (test_fmath). A Taylor polynomial
- * instead of fdlibm's rational form (no division, 0.88 ulp) made PoCL's
- * kernel over 10^6 elements 4.5x slower (Horner) and 3.4x (Estrin). */
+ * result rounds once; under 1 ulp (test_fmath). k is x / ln2 rounded to
+ * nearest by adding 1.5 * 2^52, where it lands in the low bits, not by a
+ * conversion to int: gcc then vectorizes the host's loops over it (no
+ * 64-bit conversion before AVX-512). A Taylor polynomial instead of
+ * fdlibm's rational form (no division, 0.88 ulp) made PoCL's kernel over
+ * 10^6 elements 4.5x slower (Horner) and 3.4x (Estrin). */
 DAMO_FN DAMO_F64 damo_exp64(DAMO_F64 x)
 {
     const DAMO_F64 ln2_hi = 6.93147180369123816490e-01, ln2_lo = 1.90821492927058770002e-10;
     /* the reduction sees a number in range (converting NaN or a huge value
      * to int is undefined in C); the special results are chosen at the end */
     DAMO_F64 xc = x > 709.8 ? 709.8 : x < -745.2 ? -745.2 : x == x ? x : 0.0;
-    int k = (int)(1.44269504088896338700e+00 * xc + (xc < 0 ? -0.5 : 0.5));
-    DAMO_F64 dk = (DAMO_F64)k, hi = xc - dk * ln2_hi, lo = dk * ln2_lo, r = hi - lo;
+    union {
+        DAMO_F64 d;
+        DAMO_U64 u;
+    } m, b;
+    m.d = 1.44269504088896338700e+00 * xc + 0x1.8p52;
+    DAMO_I64 k = (DAMO_I64)(m.u - 0x4338000000000000u);
+    DAMO_F64 dk = m.d - 0x1.8p52, hi = xc - dk * ln2_hi, lo = dk * ln2_lo, r = hi - lo;
     DAMO_F64 t = r * r;
     DAMO_F64 c = r - t * (1.66666666666666019037e-01 +
                           t * (-2.77777777770155933842e-03 +
@@ -96,12 +104,8 @@ DAMO_FN DAMO_F64 damo_exp64(DAMO_F64 x)
                                          t * 4.13813679705723846039e-08))));
     DAMO_F64 y = 1.0 - ((lo - (r * c) / (2.0 - c)) - hi);
     int low = k < -1021;
-    union {
-        DAMO_F64 d;
-        DAMO_U64 u;
-    } b;
     b.d = y;
-    b.u += (DAMO_U64)(DAMO_I64)(low ? k + 1000 : k) << 52;
+    b.u += (DAMO_U64)(low ? k + 1000 : k) << 52;
     DAMO_F64 scaled = low ? b.d * 0x1p-1000 : b.d;
     /* NaN: NaN; over log(DBL_MAX): inf; under the log of half the
      * smallest subnormal: 0 */
