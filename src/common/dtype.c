@@ -123,6 +123,13 @@ damo_dtype dtype_of_weak(weak_kind weak) { return weak == WEAK_FLOAT ? DAMO_FLOA
     break
 void hval_load_n(damo_dtype t, const void *base, int64_t i, int64_t stride, hval *dst, int n)
 {
+    /* one value repeated (a broadcast scalar): loaded once */
+    if (stride == 0 && n > 1) {
+        hval_load_n(t, base, i, 1, dst, 1);
+        for (int j = 1; j < n; j++)
+            dst[j] = dst[0];
+        return;
+    }
     switch (t) {
     case DAMO_BOOL:
         for (int j = 0; j < n; j++)

@@ -197,9 +197,11 @@ int sprog_in_is_index(const sprog *p, int i)
 
 /* The host evaluator works on blocks of up to BLOCK elements along the
  * innermost dimension: each instruction runs over a whole block before the
- * next, so its loop stays tight, and a block's values (BLOCK per
- * instruction) stay in the first-level cache. */
-#define BLOCK 128
+ * next, so its loop stays tight. Each instruction costs ~30 ns a block
+ * besides its loop, so blocks are long: 35 additions and multiplications
+ * over 400 elements took 8.4 us in blocks of 32, 4.4 in 128 and 2.6 in
+ * 512 (the values then live in the second-level cache). */
+#define BLOCK 512
 
 /* Element offset of view v at index idx (the innermost index excluded). */
 static int64_t row_offset(const sp_view *v, int ndim, const int64_t *idx)
