@@ -749,7 +749,8 @@ size_t damo_function_n_outputs(const damo_function *f);
  * host, or, on a CPU device whose buffers are host memory, before a small
  * step that runs on the calling thread while queued work is unfinished
  * (the host-wait counter of damo_ctx_get_stats shows both). Such a step
- * gives the kernel's bits (see DAMO_FN_DEVICE_ONLY).
+ * gives the kernel's bits, but for the sign and payload of a NaN (see
+ * DAMO_FN_DEVICE_ONLY).
  */
 damo_status damo_call(damo_function *f, const damo_arg *args, size_t n_args,
                       damo_array **outputs, size_t n_outputs);

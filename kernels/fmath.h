@@ -17,6 +17,19 @@
  * Kernels on whole vectors (the VEC path) keep the device's vector log.
  */
 
+/* The quiet NaN 0x7ff8000000000000. OpenCL's NAN is a float constant,
+ * which becomes 0x7fffffffe0000000 as a double, C's this one: results
+ * built from it would differ between host and device. */
+DAMO_FN DAMO_F64 damo_nan64(void)
+{
+    union {
+        DAMO_U64 u;
+        DAMO_F64 d;
+    } b;
+    b.u = (DAMO_U64)0x7ff8u << 48;
+    return b.d;
+}
+
 /* log(x): fdlibm's e_log.c (Copyright (C) 1993 by Sun Microsystems, Inc.
  * Permission to use, copy, modify, and distribute this software is freely
  * granted, provided that this notice is preserved), both of its final
@@ -53,7 +66,7 @@ DAMO_FN DAMO_F64 damo_log64(DAMO_F64 x)
     /* NaN, negative: NaN; +-0: -inf; +inf: +inf. A bitwise and, not &&:
      * PoCL did not vectorize the branch that && makes (the tutorial's
      * fused kernel over 4000 elements: 84 us, against 31 us) */
-    DAMO_F64 special = x == 0 ? -INFINITY : x == INFINITY ? x : NAN;
+    DAMO_F64 special = x == 0 ? -INFINITY : x == INFINITY ? x : damo_nan64();
     return ((x > 0) & (x < INFINITY)) ? y : special;
 }
 

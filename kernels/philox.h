@@ -164,7 +164,7 @@ DAMO_FN DAMO_F64 damo_rand_gamma_at(DAMO_F64 sa, DAMO_F64 sb, DAMO_F64 alpha, DA
     if (alpha == 0)
         return 0.0;
     if (!(alpha > 0 && alpha < 0x1p1000))
-        return NAN;
+        return damo_nan64();
     DAMO_F64 a = alpha < 1 ? alpha + 1 : alpha, d = a - 1.0 / 3.0, c = 1.0 / sqrt(9.0 * d);
     for (int attempt = 0; attempt < 10000; attempt++) {
         DAMO_F64 x = damo_rand_normal(1.0 - damo_rand_sub(sa, sb, *j), 1.0 - damo_rand_sub(sa, sb, *j + 1));
@@ -182,7 +182,7 @@ DAMO_FN DAMO_F64 damo_rand_gamma_at(DAMO_F64 sa, DAMO_F64 sb, DAMO_F64 alpha, DA
             return g * damo_rand_exp(damo_log64(damo_rand_sub(sa, sb, *j - 1)) / alpha);
         }
     }
-    return NAN;
+    return damo_nan64();
 }
 
 DAMO_FN DAMO_F64 damo_rand_gamma(DAMO_F64 sa, DAMO_F64 sb, DAMO_F64 alpha)
@@ -201,7 +201,7 @@ DAMO_FN DAMO_F64 damo_rand_gamma(DAMO_F64 sa, DAMO_F64 sb, DAMO_F64 alpha)
 DAMO_FN DAMO_F64 damo_rand_truncnorm(DAMO_F64 sa, DAMO_F64 a, DAMO_F64 b)
 {
     if (!(a < b))
-        return NAN;
+        return damo_nan64();
     DAMO_F64 sign = 1.0;
     if (b <= 0) {
         DAMO_F64 t = a;
@@ -231,7 +231,7 @@ DAMO_FN DAMO_F64 damo_rand_truncnorm(DAMO_F64 sa, DAMO_F64 a, DAMO_F64 b)
         if (ok)
             return sign * z;
     }
-    return NAN;
+    return damo_nan64();
 }
 
 /* Binomial(n, p) as a float64 holding the count, by Knuth's recursion

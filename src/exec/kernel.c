@@ -78,17 +78,15 @@ damo_status plan_bind(cl_kernel kernel, const cg_kernel *cg, const karg *src, da
     return DAMO_OK;
 }
 
-/* The host evaluator's cost per element-operation (block evaluator,
- * measured ~0.4-1 ns on this machine), and a kernel's dispatch: ~40 us
- * on PoCL's pthread device, ~15 us on a GPU (DESIGN.md, bench_call). */
-#define HOST_NS_PER_OP 2
+/* A kernel's dispatch: ~40 us on PoCL's pthread device, ~15 us on a GPU
+ * (DESIGN.md, bench_call). */
 #define DISPATCH_NS_CPU 40000
 #define DISPATCH_NS_GPU 15000
 
-int plan_small(const plan *p, int64_t work)
+int plan_small(const plan *p, double ns)
 {
-    int64_t dispatch = p->ctx->rt.dev.is_gpu ? DISPATCH_NS_GPU : DISPATCH_NS_CPU;
-    return !(p->flags & DAMO_FN_DEVICE_ONLY) && work <= dispatch / HOST_NS_PER_OP;
+    int dispatch = p->ctx->rt.dev.is_gpu ? DISPATCH_NS_GPU : DISPATCH_NS_CPU;
+    return !(p->flags & DAMO_FN_DEVICE_ONLY) && ns <= dispatch;
 }
 
 damo_status plan_thread_begin(plan *p, damo_err *e)

@@ -205,9 +205,9 @@ damo_status plan_bind(cl_kernel kernel, const cg_kernel *cg, const karg *src, da
 /* Where small work runs. Work that gives the device's bits on the host
  * (exact ops, a reduction combined in the kernel's order) runs on the host
  * instead of a kernel when the function allows it (not
- * DAMO_FN_DEVICE_ONLY) and its `work` (elements times ops) costs the host
- * evaluator less than a kernel's dispatch. */
-int plan_small(const plan *p, int64_t work);
+ * DAMO_FN_DEVICE_ONLY) and its estimated host time `ns` (sprog_host_ns
+ * per element) is below a kernel's dispatch. */
+int plan_small(const plan *p, double ns);
 /* Before such work reads or writes device buffers through their host
  * memory (rt host_direct): waits for the queue when it still has
  * commands (a counted wait). */

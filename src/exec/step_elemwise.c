@@ -245,8 +245,7 @@ static int inputs_on_host(const plan *p, const pstep *s)
  * on the device: the values stay where queued work finds them. */
 static int runs_on_host(const plan *p, const pstep *s, int64_t n)
 {
-    int64_t work = n * (s->fp->prog.n_instr ? s->fp->prog.n_instr : 1);
-    if (!s->exact || !plan_small(p, work))
+    if (!s->exact || !plan_small(p, (double)n * sprog_host_ns(&s->fp->prog)))
         return 0;
     if (inputs_on_host(p, s))
         return 1;

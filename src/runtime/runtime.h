@@ -84,8 +84,10 @@ typedef struct rt_ctx {
      * that native kernels can reach them: CPU devices with native kernels */
     int host_bufs;
     /* the calling thread may read and write buffers through rt_buf_host
-     * while the queue is idle: host_bufs confirmed by a map
-     * (rt_host_direct_ready) */
+     * while the queue is idle: host_bufs, and a map gave the buffer's own
+     * memory (rt_host_direct_ready). That catches a device mapping other
+     * memory, not one that keeps a second copy: this rests on PoCL's CPU
+     * device computing in the host memory itself. */
     int host_direct;
     int host_checked;
     rt_blas_route blas;       /* chosen at creation (DAMO_BLAS, the build's

@@ -184,6 +184,31 @@ damo_status sprog_permute(const sprog *p, const int *in_new, sprog *dst)
     return st;
 }
 
+double sprog_host_ns(const sprog *p)
+{
+    /* the shared functions an op's text may call, and what a call costs
+     * (ns, with margin; the random ones loop, some until they accept) */
+    static const struct { const char *name; double ns; } calls[] = {
+        {"damo_fexp", 8},        {"damo_flog", 8},          {"damo_flog1p", 8},
+        {"damo_log64", 8},       {"damo_ipow", 5},          {"damo_upow", 5},
+        {"damo_rand_bits", 20},  {"damo_rand_normal", 40},  {"damo_rand_gamma", 200},
+        {"damo_rand_poisson", 200}, {"damo_rand_binomial", 200}, {"damo_rand_truncnorm", 200},
+    };
+    double ns = 0;
+    for (int i = 0; i < p->n_instr; i++) {
+        ns += 0.5;
+        const char *text = op_cl_text(p->instr[i].op, p->instr[i].types.compute);
+        for (size_t f = 0; text && f < sizeof calls / sizeof calls[0]; f++) {
+            size_t len = strlen(calls[f].name);
+            /* a whole name: damo_flog must not count damo_flog1p's calls */
+            for (const char *at = text; (at = strstr(at, calls[f].name)) != NULL; at += len)
+                if (at[len] == '(' || at[len] == ' ')
+                    ns += calls[f].ns;
+        }
+    }
+    return ns;
+}
+
 int sprog_in_is_index(const sprog *p, int i)
 {
     for (int k = 0; k < p->n_instr; k++) {
