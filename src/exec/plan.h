@@ -112,6 +112,8 @@ typedef struct pstep {
     const fused_prog *fp;
     int ndim;
     int exact;            /* may run on the host (results bit-identical) */
+    double host_ns, epi_ns; /* sprog_host_ns of the program (a reduction's
+                             * prologue) and of a reduction's epilogue */
     int vectorizable;     /* cg_vectorizable of the whole program */
     kvariant *variants;
     int n_variants;

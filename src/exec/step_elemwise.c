@@ -245,7 +245,7 @@ static int inputs_on_host(const plan *p, const pstep *s)
  * on the device: the values stay where queued work finds them. */
 static int runs_on_host(const plan *p, const pstep *s, int64_t n)
 {
-    if (!s->exact || !plan_small(p, (double)n * sprog_host_ns(&s->fp->prog)))
+    if (!s->exact || !plan_small(p, (double)n * s->host_ns))
         return 0;
     if (inputs_on_host(p, s))
         return 1;
@@ -383,6 +383,7 @@ static damo_status ew_build(plan *p, pstep *s, damo_err *e)
     s->fp = fp;
     s->ndim = n->out[0]->type.ndim;
     s->exact = sprog_exact(prog, p->ctx->rt.dev.fp32);
+    s->host_ns = sprog_host_ns(prog);
     s->vectorizable = cg_vectorizable(prog);
     size_t ops = (size_t)(n->n_in + n->n_out) + 1, instrs = (size_t)prog->n_instr + 1;
     s->modes = calloc(ops, sizeof *s->modes);
