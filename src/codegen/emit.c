@@ -45,7 +45,7 @@ static void helper(strbuf *b, scalar_op op, damo_dtype t, int vw)
     const op_def *d = op_get(op);
     /* scalar float64 code takes fmath.h's functions (see there), vectors
      * and float32 the device's */
-    if (op_get(op)->flags & FMATH) {
+    if (d->flags & FMATH) {
         int own = t == DAMO_FLOAT64 && !vw;
         sb_printf(b, "#undef damo_flog\n#define damo_flog(a) %s(a)\n#undef damo_flog1p\n"
                      "#define damo_flog1p(a) %s(a)\n#undef damo_fexp\n#define damo_fexp(a) %s(a)\n",

@@ -217,15 +217,6 @@ static damo_status run_kernel(plan *p, pstep *s, red_key *key, damo_array *const
 
 static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
-static void c_strides(int nd, const int64_t *shape, int64_t *out)
-{
-    int64_t s = 1;
-    for (int d = nd - 1; d >= 0; d--) {
-        out[d] = s;
-        s *= shape[d];
-    }
-}
-
 /* Each result's values (of dtype r->val at src, strides over iter) in
  * their reduced order into row o of rows (`reduced` values a row): element
  * idx goes to row sum(idx[d] * kstr[d]), place sum(idx[d] * rstr[d]). */
@@ -274,7 +265,7 @@ static damo_status reduce_on_thread(plan *p, pstep *s, const red_info *r, int nd
     const op_params *pa = &s->node->params;
     int n_ops = r->n_in + r->n_epi;
     sp_view views[MAX_OPS + 8];
-    int64_t rstr[MAX_OPS][DAMO_MAX_DIMS], cstr[DAMO_MAX_DIMS], kstr[DAMO_MAX_DIMS];
+    int64_t rstr[MAX_OPS][DAMO_MAX_DIMS], kstr[DAMO_MAX_DIMS];
     if (plan_thread_begin(p, e) != DAMO_OK)
         return e->code;
     for (int i = 0; i < n_ops + r->n_out; i++) {
@@ -283,20 +274,20 @@ static damo_status reduce_on_thread(plan *p, pstep *s, const red_info *r, int nd
             return e->code;
         views[i] = (sp_view){d, i < n_ops ? str[i] : ops[i]->strides, ops[i]->offset};
     }
-    /* result strides per iteration dimension (0 on reduced ones), and each
-     * epilogue operand's strides over the result's dimensions */
-    c_strides(res_nd, res, cstr);
+    /* the results and the values in C order; result strides per iteration
+     * dimension (0 on reduced ones), and each epilogue operand's strides
+     * over the result's dimensions */
+    layout rl, vl;
+    layout_c(&rl, res_nd, res);
+    layout_c(&vl, nd, iter);
     for (int d = 0, rd = 0; d < nd; d++) {
         int red = (pa->axes >> d) & 1;
-        kstr[d] = red ? 0 : cstr[rd];
+        kstr[d] = red ? 0 : rl.strides[rd];
         for (int i = 0; i < r->n_epi && (!red || pa->keepdims); i++)
             rstr[i][rd] = str[r->n_in + i][d];
         rd += !red || pa->keepdims;
     }
-    int64_t size = 1;
-    for (int d = 0; d < nd; d++)
-        size *= iter[d];
-    int64_t reduced = size / kept;
+    int64_t size = layout_size(&vl), reduced = size / kept;
     size_t vbytes = r->pro ? ((size_t)size * damo_dtype_size(r->val) + 15) / 16 * 16 : 0;
     char *mem = malloc(vbytes + (size_t)size * sizeof(hval) + (size_t)kept * 8 + 1);
     if (!mem)
@@ -304,10 +295,8 @@ static damo_status reduce_on_thread(plan *p, pstep *s, const red_info *r, int nd
     hval *rows = (hval *)(void *)(mem + vbytes);
     damo_status st = DAMO_OK;
     sp_view src = views[0];
-    int64_t vstr[DAMO_MAX_DIMS];
     if (r->pro) {
-        c_strides(nd, iter, vstr);
-        src = (sp_view){mem, vstr, 0};
+        src = (sp_view){mem, vl.strides, 0};
         st = sprog_eval(r->pro, nd, iter, views, &src);
     }
     if (st == DAMO_OK)
@@ -323,7 +312,7 @@ static damo_status reduce_on_thread(plan *p, pstep *s, const red_info *r, int nd
     }
     if (r->epi && st == DAMO_OK) {
         sp_view in[MAX_OPS + 1];
-        in[0] = (sp_view){results, cstr, 0};
+        in[0] = (sp_view){results, rl.strides, 0};
         for (int i = 0; i < r->n_epi; i++)
             in[i + 1] = (sp_view){views[r->n_in + i].data, rstr[i], views[r->n_in + i].offset};
         st = sprog_eval(r->epi, res_nd, res, in, views + n_ops);

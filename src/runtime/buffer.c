@@ -286,7 +286,7 @@ damo_status rt_buf_read(rt_ctx *rt, rt_buf *b, size_t offset, size_t size, void 
     if (size == 0)
         return DAMO_OK;
     /* an idle queue has written b: its memory is the host's, no command */
-    if (rt->host_direct && rt_queue_idle(rt)) {
+    if (rt_direct_now(rt)) {
         memcpy(dst, (const char *)rt_buf_host(b) + offset, size);
         return DAMO_OK;
     }

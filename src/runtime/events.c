@@ -61,6 +61,8 @@ int rt_queue_idle(rt_ctx *rt)
     return ev && rt_event_done(ev);
 }
 
+int rt_direct_now(rt_ctx *rt) { return rt->host_direct && rt_queue_idle(rt); }
+
 damo_status rt_profile_on(rt_ctx *rt, damo_err *e)
 {
     if (rt->profiling)

@@ -294,6 +294,9 @@ void rt_record_stop(rt_ctx *rt);
  * a finish emptied the queue since, or the newest command is complete.
  * 0 when unknown (an enqueue that failed leaves no event). */
 int rt_queue_idle(rt_ctx *rt);
+/* 1 when the calling thread may read and write buffers through
+ * rt_buf_host now, with no command: host_direct and an idle queue. */
+int rt_direct_now(rt_ctx *rt);
 /* Recreates the queue with CL_QUEUE_PROFILING_ENABLE (once per context;
  * the old queue is finished first: a counted wait). */
 damo_status rt_profile_on(rt_ctx *rt, damo_err *e);

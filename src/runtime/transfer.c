@@ -164,7 +164,7 @@ damo_status rt_upload(rt_ctx *rt, rt_buf *b, size_t offset, size_t size, const v
     if (size == 0)
         return DAMO_OK;
     /* nothing queued reads or writes b: copy on the calling thread */
-    if (rt->host_direct && rt_queue_idle(rt)) {
+    if (rt_direct_now(rt)) {
         memcpy((char *)rt_buf_host(b) + offset, src, size);
         return DAMO_OK;
     }

@@ -247,18 +247,7 @@ static void eval_instr(const sprog *p, int i, hval *vals, const hval *const *ins
     for (int k = 0; k < in->n_args; k++) {
         sp_ref r = in->args[k];
         const hval *src = r.kind == REF_INPUT ? ins[r.index] : vals + (size_t)r.index * bs;
-        damo_dtype from = sprog_ref_dtype(p, r), via = in->types.via[k], to = in->types.compute;
-        if (from == via && via == to) {
-            arg[k] = src;
-            continue;
-        }
-        hval *t = tmp + (size_t)k * bs;
-        if (from != via) {
-            hval_convert_n(from, via, src, t, n);
-            src = t;
-        }
-        hval_convert_n(via, to, src, t, n);
-        arg[k] = t;
+        arg[k] = op_arg_convert_n(&in->types, k, sprog_ref_dtype(p, r), src, tmp + (size_t)k * bs, n);
     }
     for (int k = in->n_args; k < 3; k++)
         arg[k] = arg[0];
@@ -277,9 +266,9 @@ damo_status sprog_eval(const sprog *p, int ndim, const int64_t *shape, const sp_
         return DAMO_OK;
     /* blocks of values per instruction, per input and 3 for conversions;
      * per input where its block is, the offset its block of one repeated
-     * value holds (-1: none), and whether it is an index input */
-    /* a short innermost dimension takes short blocks (and no allocation
-     * when they are small) */
+     * value holds (-1: none), and whether it is an index input. A short
+     * innermost dimension takes short blocks (and no allocation when they
+     * are small). */
     int bs = len < BLOCK ? (int)len : BLOCK;
     size_t n_vals = (size_t)(p->n_instr + p->n_in + 3) * (size_t)bs, n_in = (size_t)p->n_in + 1;
     size_t bytes = n_vals * sizeof(hval) + n_in * (sizeof(hval *) + sizeof(int64_t) + 1);

@@ -201,9 +201,18 @@ damo_status op_infer(scalar_op op, const op_operand *args, damo_dtype cast_to,
     return DAMO_OK;
 }
 
-hval op_arg_convert(const op_types *t, int k, damo_dtype from, hval v)
+const hval *op_arg_convert_n(const op_types *t, int k, damo_dtype from, const hval *v, hval *tmp,
+                             int n)
 {
-    return hval_convert(t->via[k], t->compute, hval_convert(from, t->via[k], v));
+    damo_dtype via = t->via[k];
+    if (from != via) {
+        hval_convert_n(from, via, v, tmp, n);
+        v = tmp;
+    }
+    if (via == t->compute)
+        return v;
+    hval_convert_n(via, t->compute, v, tmp, n);
+    return tmp;
 }
 
 static int host_class(damo_dtype t)

@@ -80,8 +80,11 @@ typedef struct op_types {
 damo_status op_infer(scalar_op op, const op_operand *args, damo_dtype cast_to,
                      op_types *out, damo_err *e);
 
-/* Converts argument k of dtype `from` as op_infer's types say. */
-hval op_arg_convert(const op_types *t, int k, damo_dtype from, hval v);
+/* Converts the n values v of argument k, of dtype `from`, as op_infer's
+ * types say: returns v itself when nothing changes, else tmp (room for n)
+ * holding them converted. */
+const hval *op_arg_convert_n(const op_types *t, int k, damo_dtype from, const hval *v, hval *tmp,
+                             int n);
 /* Evaluates op on values already converted to the compute dtype. */
 hval op_eval(scalar_op op, damo_dtype compute, hval a, hval b, hval c);
 /* The same over n elements into r (which must not be a, b or c). */
@@ -94,8 +97,9 @@ extern const char scalar_intmath_cl[];
 /* Philox4x32-10 and the random bits of the RAND_* ops (kernels/philox.h)
  * as OpenCL source, for kernels that draw numbers. */
 extern const char scalar_philox_cl[];
-/* float64 log and log1p with IEEE arithmetic only (kernels/fmath.h) as
- * OpenCL source, for scalar float64 kernels computing them. */
+/* float64 log, log1p, exp and a NaN with IEEE arithmetic only
+ * (kernels/fmath.h) as OpenCL source, for float64 kernels computing them
+ * and for philox.h's float64 part. */
 extern const char scalar_fmath_cl[];
 
 #endif
