@@ -204,7 +204,7 @@ static void test_program(void)
     int64_t shape[] = {2, 2}, in_strides[] = {1, 0}, zero[] = {0, 0}, out_strides[] = {2, 1};
     sp_view iv[] = {{in, in_strides, 0}, {&c1, zero, 0}};
     sp_view ov[] = {{out, out_strides, 0}, {neg, out_strides, 0}};
-    CHECK(sprog_eval(&p, 2, shape, iv, ov) == DAMO_OK);
+    CHECK(sprog_eval(&p, NULL, 2, shape, iv, ov) == DAMO_OK);
     CHECK_CLOSE(out[0], 0.5, 0, 0);
     CHECK_CLOSE(out[1], 0.5, 0, 0);
     CHECK_CLOSE(out[2], 0.26894142, 0, 5e-9);

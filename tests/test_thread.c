@@ -17,6 +17,9 @@
  *     and subnormals among them;
  *   - where it ran (the step profiles), that results stay on the device,
  *     and that reads of them do not wait;
+ *   - values kept by the host evaluator from one call to the next (what
+ *     depends only on broadcast values) are computed again when those
+ *     change: exact results over calls with changing scalars and rows;
  *   - the tutorial's logistic regression (examples/logistic_model.h,
  *     20 x 8, 50 steps): the same w and b bits as on the device, no command enqueued and no buffer made
  *     after the first call, no wait;
@@ -171,6 +174,83 @@ static void test_elemwise(void)
         CHECK_INT(ran, small);
         CHECK_INT(big, 3);
     }
+    damo_graph_free(g);
+}
+
+/* The host evaluator keeps what depends only on broadcast values (s + 1,
+ * s * s, c * (s * s) along a row) from one call to the next and computes
+ * it again only when one of them changes: over calls whose s changes,
+ * comes back to an earlier value, and stays, whose c differs per row and
+ * between calls, and whose rows cross the evaluator's blocks of 512, every
+ * element is x * (s + 1) + c * (s * s), exactly (IEEE operations only). */
+static void test_kept(void)
+{
+    damo_graph *g = damo_graph_new(ctx);
+    damo_var *x = damo_dmatrix(g, "x"), *s = damo_dscalar(g, "s");
+    damo_var *c = damo_tensor(g, DAMO_FLOAT64, 2, (const int64_t[]){DAMO_DIM_UNKNOWN, 1}, "c");
+    /* s filled to x's shape, as a gradient's seed is: the fused step then
+     * reads it as a broadcast input */
+    damo_var *sx = damo_fill(x, s);
+    damo_var *y = damo_add(damo_mul(x, damo_add(sx, damo_float(g, 1))), damo_mul(c, damo_mul(sx, sx)));
+    damo_var *in[] = {x, c, s};
+    damo_function *f = damo_function_simple(g, 3, in, 1, &y, DAMO_FN_PROFILE);
+    CHECK_MSG(f, "%s", damo_graph_errmsg(g));
+    special = 0;
+    static const double ss[] = {1.5, 2.5, 2.5, 1.5, 0, -3};
+    static const int64_t shapes[][2] = {{3, 5}, {3, 5}, {2, 700}, {2, 700}, {3, 5}, {4, 1100}};
+    for (size_t k = 0; f && k < sizeof ss / sizeof ss[0]; k++) {
+        int64_t rows = shapes[k][0], cols = shapes[k][1];
+        double *xv = malloc((size_t)(rows * cols) * sizeof *xv), cv[4], *got = malloc((size_t)(rows * cols) * sizeof *got);
+        for (int64_t i = 0; i < rows * cols; i++)
+            xv[i] = value((int)i);
+        for (int64_t r = 0; r < rows; r++)
+            cv[r] = r == 1 ? cv[0] : (double)(k + 1) * 0.75 - (double)r; /* rows 0 and 1 alike */
+        damo_array *xa = damo_array_from_data(ctx, DAMO_FLOAT64, 2, shapes[k], xv);
+        damo_array *ca = damo_array_from_data(ctx, DAMO_FLOAT64, 2, (const int64_t[]){rows, 1}, cv);
+        damo_array *out = NULL;
+        CHECK(damo_call(f, (damo_arg[]){DAMO_ARG(xa), DAMO_ARG(ca), DAMO_FLOAT(ss[k])}, 3, &out, 1) ==
+              DAMO_OK);
+        if (out && damo_array_read(out, got) == DAMO_OK) {
+            int64_t bad = 0;
+            for (int64_t i = 0; i < rows * cols; i++)
+                bad += got[i] != xv[i] * (ss[k] + 1) + cv[i / cols] * (ss[k] * ss[k]);
+            CHECK_MSG(!bad, "call %zu (s = %g, %lld x %lld): %lld elements wrong", k, ss[k],
+                      (long long)rows, (long long)cols, (long long)bad);
+        }
+        damo_array_release(out);
+        damo_array_release(xa);
+        damo_array_release(ca);
+        free(xv);
+        free(got);
+    }
+    /* shapes that do not broadcast after ones that did, then good ones
+     * again: the step's shapes are those of each call's inputs */
+    for (int k = 0; f && k < 3; k++) {
+        int64_t rows = k == 1 ? 4 : 3;
+        double xv[15] = {0}, cv[4] = {1, 2, 3, 4}, got[15];
+        damo_array *xa = damo_array_from_data(ctx, DAMO_FLOAT64, 2, (const int64_t[]){3, 5}, xv);
+        damo_array *ca = damo_array_from_data(ctx, DAMO_FLOAT64, 2, (const int64_t[]){rows, 1}, cv);
+        damo_array *out = NULL;
+        damo_status st = damo_call(f, (damo_arg[]){DAMO_ARG(xa), DAMO_ARG(ca), DAMO_FLOAT(2)}, 3, &out, 1);
+        CHECK_INT(st, k == 1 ? DAMO_ERR_SHAPE : DAMO_OK);
+        if (k == 1)
+            CHECK_MSG(strstr(damo_last_errmsg(), "cannot be broadcast"), "%s", damo_last_errmsg());
+        if (out && damo_array_read(out, got) == DAMO_OK)
+            CHECK(got[14] == 12 && got[0] == 4);
+        damo_array_release(out);
+        damo_array_release(xa);
+        damo_array_release(ca);
+    }
+    if (f && on_cpu) {
+        damo_step_profile sp;
+        int host = 0;
+        for (size_t i = 0; i < damo_function_n_steps(f); i++) {
+            damo_function_step_profile(f, i, &sp);
+            host += strstr(damo_function_step_text(f, i), "fused") && sp.host_calls == sp.calls;
+        }
+        CHECK_MSG(host == 1, "the fused step ran on the calling thread in every call");
+    }
+    damo_function_free(f);
     damo_graph_free(g);
 }
 
@@ -381,6 +461,7 @@ int main(void)
         test_elemwise();
         test_reduce();
     }
+    test_kept();
     test_logistic();
     test_waits();
     damo_ctx_free(ctx);

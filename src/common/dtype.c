@@ -118,14 +118,19 @@ damo_dtype dtype_of_weak(weak_kind weak) { return weak == WEAK_FLOAT ? DAMO_FLOA
 /* Strided runs of elements: the dtype is switched on once per run, so
  * the host evaluator's loops stay tight. */
 #define LOAD_RUN(CT, M)                                                      \
-    for (int j = 0; j < n; j++)                                              \
-        dst[j].M = ((const CT *)base)[i + j * stride];                       \
+    if (stride == 1)                                                         \
+        for (int j = 0; j < n; j++)                                          \
+            dst[j].M = ((const CT *)base)[i + j];                            \
+    else                                                                     \
+        for (int j = 0; j < n; j++)                                          \
+            dst[j].M = ((const CT *)base)[i + j * stride];                   \
     break
-void hval_load_n(damo_dtype t, const void *base, int64_t i, int64_t stride, hval *dst, int n)
+HOST_CLONES static void load_run(damo_dtype t, const void *base, int64_t i, int64_t stride, hval *dst,
+                                  int n)
 {
     /* one value repeated (a broadcast scalar): loaded once */
     if (stride == 0 && n > 1) {
-        hval_load_n(t, base, i, 1, dst, 1);
+        load_run(t, base, i, 1, dst, 1);
         for (int j = 1; j < n; j++)
             dst[j] = dst[0];
         return;
@@ -149,11 +154,21 @@ void hval_load_n(damo_dtype t, const void *base, int64_t i, int64_t stride, hval
 }
 #undef LOAD_RUN
 
+void hval_load_n(damo_dtype t, const void *base, int64_t i, int64_t stride, hval *dst, int n)
+{
+    load_run(t, base, i, stride, dst, n);
+}
+
 #define STORE_RUN(CT, M)                                                     \
-    for (int j = 0; j < n; j++)                                              \
-        ((CT *)base)[i + j * stride] = (CT)src[j].M;                         \
+    if (stride == 1)                                                         \
+        for (int j = 0; j < n; j++)                                          \
+            ((CT *)base)[i + j] = (CT)src[j].M;                              \
+    else                                                                     \
+        for (int j = 0; j < n; j++)                                          \
+            ((CT *)base)[i + j * stride] = (CT)src[j].M;                     \
     break
-void hval_store_n(damo_dtype t, void *base, int64_t i, int64_t stride, const hval *src, int n)
+HOST_CLONES static void store_run(damo_dtype t, void *base, int64_t i, int64_t stride,
+                                   const hval *src, int n)
 {
     switch (t) {
     case DAMO_BOOL:
@@ -173,6 +188,11 @@ void hval_store_n(damo_dtype t, void *base, int64_t i, int64_t stride, const hva
     }
 }
 #undef STORE_RUN
+
+void hval_store_n(damo_dtype t, void *base, int64_t i, int64_t stride, const hval *src, int n)
+{
+    store_run(t, base, i, stride, src, n);
+}
 
 hval hval_load(damo_dtype t, const void *base, int64_t i)
 {
@@ -287,7 +307,8 @@ hval hval_convert(damo_dtype from, damo_dtype to, hval v)
     return r;
 }
 
-void hval_convert_n(damo_dtype from, damo_dtype to, const hval *src, hval *dst, int n)
+HOST_CLONES static void convert_run(damo_dtype from, damo_dtype to, const hval *src, hval *dst,
+                                     int n)
 {
     cvt_rule rule = dtype_cvt_rule(from, to);
     dtype_kind fk = info[from].kind;
@@ -302,7 +323,11 @@ void hval_convert_n(damo_dtype from, damo_dtype to, const hval *src, hval *dst, 
     } else if (rule == CVT_TO_BOOL && fk != KIND_FLOAT) {
         for (int j = 0; j < n; j++)
             dst[j].u = src[j].u != 0;
-    } else if (to == DAMO_FLOAT64 && (fk == KIND_BOOL || fk == KIND_UINT)) {
+    } else if (to == DAMO_FLOAT64 && fk == KIND_BOOL) {
+        /* a select where AVX2 has no conversion from 64-bit integers */
+        for (int j = 0; j < n; j++)
+            dst[j].f64 = src[j].u ? 1.0 : 0.0;
+    } else if (to == DAMO_FLOAT64 && fk == KIND_UINT) {
         for (int j = 0; j < n; j++)
             dst[j].f64 = (double)src[j].u;
     } else if (to == DAMO_FLOAT64 && fk == KIND_INT) {
@@ -312,6 +337,11 @@ void hval_convert_n(damo_dtype from, damo_dtype to, const hval *src, hval *dst, 
         for (int j = 0; j < n; j++)
             dst[j] = hval_convert(from, to, src[j]);
     }
+}
+
+void hval_convert_n(damo_dtype from, damo_dtype to, const hval *src, hval *dst, int n)
+{
+    convert_run(from, to, src, dst, n);
 }
 
 double hval_to_double(damo_dtype t, hval v) { return hval_convert(t, DAMO_FLOAT64, v).f64; }

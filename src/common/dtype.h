@@ -51,6 +51,15 @@ typedef union hval {
     uint64_t u;
 } hval;
 
+/* The host's loops over blocks of values are built also for AVX2 on
+ * x86-64, picked at load time (on static functions: gcc and clang differ
+ * on clones of external ones). */
+#if defined(__x86_64__) && defined(__GNUC__) && defined(__ELF__)
+#define HOST_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define HOST_CLONES
+#endif
+
 /* Reads element i of a buffer of dtype t. */
 hval hval_load(damo_dtype t, const void *base, int64_t i);
 /* Writes v (held as dtype t) to element i of a buffer of dtype t. */

@@ -347,6 +347,7 @@ void plan_free(plan *p)
             free(s->subs[v]->keep);
             free(s->subs[v]->in_map);
             sprog_free(&s->subs[v]->prog);
+            sp_work_free(&s->subs[v]->work);
             free(s->subs[v]);
         }
         for (int v = 0; v < s->n_gks; v++)
@@ -360,12 +361,15 @@ void plan_free(plan *p)
         free(s->out);
         free(s->modes);
         free(s->shapes);
+        free(s->in_shapes);
         free(s->strides);
         free(s->keep);
         free(s->views);
         free(s->out_strides);
         free(s->text);
         free(s->in_label);
+        sp_work_free(&s->work);
+        sp_work_free(&s->epi_work);
     }
     free(p->steps);
     for (size_t v = 0; v < p->n_vals; v++)

@@ -61,6 +61,7 @@ typedef struct psub {
     sprog prog;
     int *in_map;          /* sub input -> step input */
     int vectorizable;     /* cg_vectorizable(&prog) */
+    sp_work work;         /* prog's on the host */
 } psub;
 
 /* An elementwise kernel built for one choice of outputs and input access
@@ -115,6 +116,8 @@ typedef struct pstep {
     double host_ns, epi_ns; /* sprog_host_ns of the program (a reduction's
                              * prologue) and of a reduction's epilogue */
     int vectorizable;     /* cg_vectorizable of the whole program */
+    sp_work work, epi_work; /* the program's (a reduction's prologue's) and
+                             * the epilogue's on the host */
     kvariant *variants;
     int n_variants;
     psub **subs;          /* each allocated alone: variants point to them */
@@ -122,6 +125,8 @@ typedef struct pstep {
     /* scratch of one call, sized at plan time */
     cg_access *modes;     /* per input */
     int64_t *shapes;      /* per instruction, DAMO_MAX_DIMS sizes */
+    int64_t *in_shapes;   /* per input, its padded shape in the last call */
+    int shapes_known;     /* shapes are those of inputs of in_shapes */
     int64_t *strides;     /* per input, DAMO_MAX_DIMS effective strides */
     unsigned char *keep;  /* per output */
     sp_view *views;       /* per input and output */

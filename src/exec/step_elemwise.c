@@ -40,23 +40,31 @@ static const char *shape_text(const int64_t *s, int nd, char *buf, size_t size)
     return buf;
 }
 
-/* Shapes of every instruction of step s in this call. */
+/* Shapes of every instruction of step s in this call: those of the last
+ * call when its inputs' shapes are the same. */
 static damo_status step_shapes(plan *p, pstep *s, damo_err *e)
 {
     const sprog *prog = &s->fp->prog;
-    int nd = s->ndim;
-    int64_t arg[3][DAMO_MAX_DIMS];
+    int nd = s->ndim, same = s->shapes_known;
+    int64_t arg[3][DAMO_MAX_DIMS], in[DAMO_MAX_DIMS];
     char lab[256], sa[160], sb[160];
+    for (int i = 0; i < prog->n_in; i++) {
+        int64_t *known = s->in_shapes + (size_t)i * DAMO_MAX_DIMS;
+        padded_shape(p->cur[s->in[i]], nd, in);
+        same &= !memcmp(in, known, (size_t)nd * sizeof *in);
+        memcpy(known, in, (size_t)nd * sizeof *in);
+    }
+    if (same)
+        return DAMO_OK;
+    s->shapes_known = 0;
     for (int i = 0; i < prog->n_instr; i++) {
         int64_t *sh = s->shapes + (size_t)i * DAMO_MAX_DIMS;
         for (int d = 0; d < nd; d++)
             sh[d] = 1;
         for (int k = 0; k < prog->instr[i].n_args; k++) {
             sp_ref r = prog->instr[i].args[k];
-            if (r.kind == REF_INSTR)
-                memcpy(arg[k], s->shapes + (size_t)r.index * DAMO_MAX_DIMS, (size_t)nd * sizeof *arg[k]);
-            else
-                padded_shape(p->cur[s->in[r.index]], nd, arg[k]);
+            const int64_t *from = r.kind == REF_INSTR ? s->shapes : s->in_shapes;
+            memcpy(arg[k], from + (size_t)r.index * DAMO_MAX_DIMS, (size_t)nd * sizeof *arg[k]);
             if (!broadcast_into(sh, arg[k], nd))
                 return err_set(e, DAMO_ERR_SHAPE,
                                "%s %s: shapes %s and %s cannot be broadcast together",
@@ -72,6 +80,7 @@ static damo_status step_shapes(plan *p, pstep *s, damo_err *e)
                            var_label(s->fp->instr_var[i], lab, sizeof lab),
                            shape_text(arg[1], nd, sa, sizeof sa), shape_text(arg[0], nd, sb, sizeof sb));
     }
+    s->shapes_known = 1;
     return DAMO_OK;
 }
 
@@ -100,7 +109,7 @@ static cg_access access_mode(const damo_array *a, const int64_t *iter, int nd, i
 }
 
 /* The cached sub-program of s for the kept outputs. */
-static const psub *sub_for(pstep *s, damo_err *e)
+static psub *sub_for(pstep *s, damo_err *e)
 {
     for (int i = 0; i < s->n_subs; i++)
         if (!memcmp(s->subs[i]->keep, s->keep, (size_t)s->n_out))
@@ -177,7 +186,7 @@ static damo_status launch(plan *p, pstep *s, const kvariant *kv, cl_kernel k,
 
 /* Runs (part of) step s over the iteration space iter: the program `sub`
  * (NULL: the whole one), on the host or the device. */
-static damo_status run_part(plan *p, pstep *s, const psub *sub, const int64_t *iter, int64_t n,
+static damo_status run_part(plan *p, pstep *s, psub *sub, const int64_t *iter, int64_t n,
                             int on_host, damo_err *e)
 {
     const sprog *prog = sub ? &sub->prog : &s->fp->prog;
@@ -218,7 +227,8 @@ static damo_status run_part(plan *p, pstep *s, const psub *sub, const int64_t *i
             s->views[k].strides = str;
             s->views[k].offset = a->offset;
         }
-        if (sprog_eval(prog, nd, iter, s->views, s->views + prog->n_in) != DAMO_OK)
+        if (sprog_eval(prog, sub ? &sub->work : &s->work, nd, iter, s->views,
+                       s->views + prog->n_in) != DAMO_OK)
             st = err_set(e, DAMO_ERR_NOMEM, "out of memory running a step on the host");
     } else if (st == DAMO_OK && n > 0) {
         cl_kernel k;
@@ -294,7 +304,7 @@ static damo_status run_step(plan *p, pstep *s, int *on_device, damo_err *e)
         }
         if (!first)
             continue;
-        const psub *sub = sub_for(s, e);
+        psub *sub = sub_for(s, e);
         st = sub ? run_part(p, s, sub, sh, elements(sh, nd), on_host, e) : e->code;
     }
     return st;
@@ -388,12 +398,14 @@ static damo_status ew_build(plan *p, pstep *s, damo_err *e)
     size_t ops = (size_t)(n->n_in + n->n_out) + 1, instrs = (size_t)prog->n_instr + 1;
     s->modes = calloc(ops, sizeof *s->modes);
     s->shapes = calloc(instrs * DAMO_MAX_DIMS, sizeof *s->shapes);
+    s->in_shapes = calloc(ops * DAMO_MAX_DIMS, sizeof *s->in_shapes);
     s->strides = calloc(ops * DAMO_MAX_DIMS, sizeof *s->strides);
     s->keep = calloc(ops, 1);
     s->views = calloc(ops, sizeof *s->views);
     s->out_strides = calloc(ops * DAMO_MAX_DIMS, sizeof *s->out_strides);
     s->text = step_text(fp);
-    if (!s->modes || !s->shapes || !s->strides || !s->keep || !s->views || !s->out_strides || !s->text)
+    if (!s->modes || !s->shapes || !s->in_shapes || !s->strides || !s->keep || !s->views ||
+        !s->out_strides || !s->text)
         return err_set(e, DAMO_ERR_NOMEM, "out of memory planning the function");
     return first_kernel(p, s, e);
 }

@@ -297,7 +297,7 @@ static damo_status reduce_on_thread(plan *p, pstep *s, const red_info *r, int nd
     sp_view src = views[0];
     if (r->pro) {
         src = (sp_view){mem, vl.strides, 0};
-        st = sprog_eval(r->pro, nd, iter, views, &src);
+        st = sprog_eval(r->pro, &s->work, nd, iter, views, &src);
     }
     if (st == DAMO_OK)
         gather(r, nd, iter, &src, kstr, str[MAX_OPS], reduced, rows);
@@ -315,7 +315,7 @@ static damo_status reduce_on_thread(plan *p, pstep *s, const red_info *r, int nd
         in[0] = (sp_view){results, rl.strides, 0};
         for (int i = 0; i < r->n_epi; i++)
             in[i + 1] = (sp_view){views[r->n_in + i].data, rstr[i], views[r->n_in + i].offset};
-        st = sprog_eval(r->epi, res_nd, res, in, views + n_ops);
+        st = sprog_eval(r->epi, &s->epi_work, res_nd, res, in, views + n_ops);
     }
     free(mem);
     return st == DAMO_OK ? DAMO_OK : err_set(e, DAMO_ERR_NOMEM, "out of memory reducing on the host");

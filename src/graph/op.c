@@ -108,7 +108,7 @@ static damo_status ew_host(const gnode *n, void *const *in, void *const *out, da
         st = err_set(e, DAMO_ERR_NOMEM, "out of memory evaluating %s on the host", op_info_of(n->op)->name);
     } else {
         res = (sp_view){out[0], out_strides, 0};
-        if ((st = sprog_eval(&p, ot->ndim, ot->shape, views, &res)) != DAMO_OK)
+        if ((st = sprog_eval(&p, NULL, ot->ndim, ot->shape, views, &res)) != DAMO_OK)
             err_set(e, st, "out of memory evaluating %s on the host", op_info_of(n->op)->name);
     }
     sprog_free(&p);

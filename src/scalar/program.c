@@ -237,86 +237,154 @@ static int64_t row_offset(const sp_view *v, int ndim, const int64_t *idx)
     return off;
 }
 
-/* Instruction i of p over the n elements of a block: vals holds bs
- * values per instruction, ins[k] input k's n values, tmp 3 * bs. */
-static void eval_instr(const sprog *p, int i, hval *vals, const hval *const *ins, hval *tmp, int n,
-                       int bs)
+/* sp_work's flags of a value (an input or an instruction's result) in
+ * the block at hand. */
+enum {
+    V_INDEX = 1,   /* an index input */
+    V_UNIFORM = 2, /* one value repeated over the block */
+    V_KEPT = 4     /* uniform, and what the block held before: instructions
+                    * over kept values need not run again */
+};
+
+/* The value of reference r: inputs first, then instructions. */
+static int ref_slot(const sprog *p, sp_ref r)
+{
+    return r.kind == REF_INPUT ? r.index : p->n_in + r.index;
+}
+
+/* Instruction i of p over the n elements of a block, into its own block
+ * (tmp: 3 blocks for conversions). An instruction over uniform values
+ * computes one repeated value: where those values were kept from before,
+ * so is its own, and it does not run again (a constant's arithmetic runs
+ * once, not once per call). An op passing its argument a unchanged (PASS_A)
+ * with no conversion points at a's values instead of copying them. */
+static void eval_instr(const sprog *p, sp_work *w, int i, hval *tmp, int n)
 {
     const sp_instr *in = &p->instr[i];
+    int slot = p->n_in + i, flags = V_UNIFORM | V_KEPT;
+    for (int k = 0; k < in->n_args; k++)
+        flags &= w->flags[ref_slot(p, in->args[k])];
+    if ((flags & V_KEPT) && w->held_n[slot] >= n && w->val[slot] == w->mem + (size_t)slot * w->bs) {
+        w->flags[slot] = (unsigned char)flags;
+        return;
+    }
     const hval *arg[3] = {tmp, tmp, tmp};
     for (int k = 0; k < in->n_args; k++) {
         sp_ref r = in->args[k];
-        const hval *src = r.kind == REF_INPUT ? ins[r.index] : vals + (size_t)r.index * bs;
-        arg[k] = op_arg_convert_n(&in->types, k, sprog_ref_dtype(p, r), src, tmp + (size_t)k * bs, n);
+        arg[k] = op_arg_convert_n(&in->types, k, sprog_ref_dtype(p, r), w->val[ref_slot(p, r)],
+                                  tmp + (size_t)k * w->bs, n);
+    }
+    int a_slot = in->n_args ? ref_slot(p, in->args[0]) : 0;
+    if ((op_get(in->op)->flags & PASS_A) && arg[0] == w->val[a_slot] &&
+        in->types.compute == in->types.out) {
+        w->val[slot] = arg[0];
+        w->flags[slot] = w->flags[a_slot] & (V_UNIFORM | V_KEPT);
+        w->held_n[slot] = 0;
+        return;
     }
     for (int k = in->n_args; k < 3; k++)
         arg[k] = arg[0];
-    hval *res = vals + (size_t)i * bs;
+    hval *res = w->mem + (size_t)slot * w->bs;
     op_eval_n(in->op, in->types.compute, res, arg[0], arg[1], arg[2], n);
     hval_convert_n(in->types.compute, in->types.out, res, res, n);
+    w->val[slot] = res;
+    w->flags[slot] = (unsigned char)(flags & V_UNIFORM);
+    w->held_n[slot] = (flags & V_UNIFORM) ? n : 0;
 }
 
-damo_status sprog_eval(const sprog *p, int ndim, const int64_t *shape, const sp_view *in,
-                       const sp_view *out)
+void sp_work_free(sp_work *w)
 {
-    int64_t rows = 1, len = ndim ? shape[ndim - 1] : 1;
-    for (int d = 0; d + 1 < ndim; d++)
-        rows *= shape[d];
-    if (rows == 0 || len == 0)
+    free(w->mem);
+    memset(w, 0, sizeof *w);
+}
+
+/* Lays w out for p in blocks of bs elements: a block per input and
+ * instruction, and 3 for conversions. Kept while it is for p and large
+ * enough, with the uniform values its blocks hold. */
+static damo_status work_ready(sp_work *w, const sprog *p, int bs)
+{
+    if (w->p == p && w->bs >= bs)
         return DAMO_OK;
-    /* blocks of values per instruction, per input and 3 for conversions;
-     * per input where its block is, the offset its block of one repeated
-     * value holds (-1: none), and whether it is an index input. A short
-     * innermost dimension takes short blocks (and no allocation when they
-     * are small). */
-    int bs = len < BLOCK ? (int)len : BLOCK;
-    size_t n_vals = (size_t)(p->n_instr + p->n_in + 3) * (size_t)bs, n_in = (size_t)p->n_in + 1;
-    size_t bytes = n_vals * sizeof(hval) + n_in * (sizeof(hval *) + sizeof(int64_t) + 1);
-    hval stack[256];
-    hval *vals = bytes <= sizeof stack ? stack : malloc(bytes);
-    if (!vals)
+    size_t n_slots = (size_t)p->n_in + (size_t)p->n_instr;
+    size_t n_vals = (n_slots + 3) * (size_t)bs, n_held = (size_t)p->n_in + 1;
+    size_t bytes = (n_vals + n_held) * sizeof(hval) +
+                   n_slots * (sizeof(hval *) + sizeof(int) + 1);
+    hval *mem = malloc(bytes);
+    if (!mem)
         return DAMO_ERR_NOMEM;
-    const hval **ins = (const hval **)(void *)(vals + n_vals);
-    int64_t *filled = (int64_t *)(void *)(ins + n_in);
-    unsigned char *is_index = (unsigned char *)(filled + n_in);
-    hval *in_blocks = vals + (size_t)p->n_instr * bs, *tmp = in_blocks + (size_t)p->n_in * bs;
-    for (int i = 0; i < p->n_in; i++) {
-        is_index[i] = (unsigned char)sprog_in_is_index(p, i);
-        filled[i] = -1;
+    free(w->mem);
+    w->p = p;
+    w->bs = bs;
+    w->mem = mem;
+    w->held = mem + n_vals;
+    w->val = (const hval **)(void *)(w->held + n_held);
+    w->held_n = (int *)(void *)(w->val + n_slots);
+    w->flags = (unsigned char *)(w->held_n + n_slots);
+    for (size_t i = 0; i < n_slots; i++) {
+        w->val[i] = NULL;
+        w->held_n[i] = 0;
+        w->flags[i] = i < (size_t)p->n_in && sprog_in_is_index(p, (int)i) ? V_INDEX : 0;
     }
+    return DAMO_OK;
+}
+
+/* Points w->val[i] at input i's n values of the block at element offset
+ * off (stride along the block), loading them into its block unless they
+ * lie as hval holds them; a repeated value is copied in only when it is
+ * not what the block holds already. */
+static void load_input(const sprog *p, sp_work *w, const sp_view *in, int i, int64_t off,
+                       int64_t stride, int n)
+{
+    hval *dst = w->mem + (size_t)i * (size_t)w->bs;
+    damo_dtype t = p->in_dtype[i];
+    w->val[i] = dst;
+    if (w->flags[i] & V_INDEX) {
+        for (int j = 0; j < n; j++)
+            dst[j].u = (uint64_t)(off + j * stride);
+        w->held_n[i] = 0;
+    } else if (stride == 0) {
+        hval v;
+        v.u = 0; /* a float32 leaves the high bytes as they are */
+        hval_load_n(t, in->data, off, 0, &v, 1);
+        w->flags[i] = V_UNIFORM | V_KEPT;
+        if (w->held_n[i] < n || v.u != w->held[i].u) {
+            for (int j = 0; j < w->bs; j++)
+                dst[j] = v;
+            w->held[i] = v;
+            w->held_n[i] = w->bs;
+            w->flags[i] = V_UNIFORM;
+        }
+    } else {
+        w->flags[i] = 0;
+        if (stride == 1 && (t == DAMO_FLOAT64 || t == DAMO_INT64 || t == DAMO_UINT64)) {
+            w->val[i] = (const hval *)in->data + off;
+        } else {
+            hval_load_n(t, in->data, off, stride, dst, n);
+            w->held_n[i] = 0;
+        }
+    }
+}
+
+static void eval_blocks(const sprog *p, sp_work *w, int ndim, const int64_t *shape,
+                        const sp_view *in, const sp_view *out, int64_t rows, int64_t len)
+{
+    int bs = w->bs;
+    hval *tmp = w->mem + (size_t)(p->n_in + p->n_instr) * bs;
     int64_t idx[DAMO_MAX_DIMS] = {0};
     for (int64_t row = 0; row < rows; row++) {
         for (int64_t j0 = 0; j0 < len; j0 += bs) {
             int n = (int)(len - j0 < bs ? len - j0 : bs);
             for (int i = 0; i < p->n_in; i++) {
                 int64_t stride = ndim ? in[i].strides[ndim - 1] : 0;
-                int64_t off = row_offset(&in[i], ndim, idx) + j0 * stride;
-                hval *dst = in_blocks + (size_t)i * bs;
-                damo_dtype t = p->in_dtype[i];
-                ins[i] = dst;
-                if (is_index[i]) {
-                    for (int j = 0; j < n; j++)
-                        dst[j].u = (uint64_t)(off + j * stride);
-                } else if (stride == 1 && (t == DAMO_FLOAT64 || t == DAMO_INT64 || t == DAMO_UINT64)) {
-                    /* the values as they lie: hval holds them unchanged */
-                    ins[i] = (const hval *)in[i].data + off;
-                } else if (stride == 0) {
-                    /* one value repeated: filled once while it stays */
-                    if (filled[i] != off) {
-                        hval_load_n(t, in[i].data, off, 0, dst, bs);
-                        filled[i] = off;
-                    }
-                } else {
-                    hval_load_n(t, in[i].data, off, stride, dst, n);
-                }
+                load_input(p, w, &in[i], i, row_offset(&in[i], ndim, idx) + j0 * stride, stride, n);
             }
             for (int i = 0; i < p->n_instr; i++)
-                eval_instr(p, i, vals, ins, tmp, n, bs);
+                eval_instr(p, w, i, tmp, n);
             for (int o = 0; o < p->n_out; o++) {
                 int64_t stride = ndim ? out[o].strides[ndim - 1] : 0;
                 hval_store_n(sprog_out_dtype(p, o), out[o].data,
                              row_offset(&out[o], ndim, idx) + j0 * stride, stride,
-                             vals + (size_t)p->out[o] * bs, n);
+                             w->val[p->n_in + p->out[o]], n);
             }
         }
         for (int d = ndim - 2; d >= 0; d--) {
@@ -325,7 +393,23 @@ damo_status sprog_eval(const sprog *p, int ndim, const int64_t *shape, const sp_
             idx[d] = 0;
         }
     }
-    if (vals != stack)
-        free(vals);
+}
+
+damo_status sprog_eval(const sprog *p, sp_work *w, int ndim, const int64_t *shape,
+                       const sp_view *in, const sp_view *out)
+{
+    int64_t rows = 1, len = ndim ? shape[ndim - 1] : 1;
+    for (int d = 0; d + 1 < ndim; d++)
+        rows *= shape[d];
+    if (rows == 0 || len == 0)
+        return DAMO_OK;
+    /* a short innermost dimension takes short blocks */
+    int bs = len < BLOCK ? (int)len : BLOCK;
+    sp_work once = {0}, *use = w ? w : &once;
+    if (work_ready(use, p, bs) != DAMO_OK)
+        return DAMO_ERR_NOMEM;
+    eval_blocks(p, use, ndim, shape, in, out, rows, len);
+    if (!w)
+        sp_work_free(&once);
     return DAMO_OK;
 }

@@ -81,9 +81,29 @@ typedef struct sp_view {
     int64_t offset;
 } sp_view;
 
-/* Runs p on the host over the iteration space `shape` (ndim dims).
- * DAMO_ERR_NOMEM only. */
-damo_status sprog_eval(const sprog *p, int ndim, const int64_t *shape, const sp_view *in,
-                       const sp_view *out);
+/* What sprog_eval keeps from one call of a program to the next, so that
+ * a call in a loop allocates nothing, fills the block of a broadcast input
+ * (a constant, a scalar) only when its value changed, and computes what
+ * depends only on such inputs only when one of them changed. All zeros
+ * is empty; sp_work_free releases it. One work serves one program, in one
+ * call at a time. */
+typedef struct sp_work {
+    const sprog *p;       /* the program the memory is laid out for */
+    int bs;               /* elements per block */
+    hval *mem;            /* per input and instruction a block, 3 for
+                           * conversions, then the fields below */
+    const hval **val;     /* per input and instruction: its block's values */
+    hval *held;           /* per input: the value its block holds copies of */
+    int *held_n;          /* per input and instruction: how many elements
+                           * of its block hold a uniform value (0: none) */
+    unsigned char *flags; /* per input and instruction (program.c) */
+} sp_work;
+
+void sp_work_free(sp_work *w);
+
+/* Runs p on the host over the iteration space `shape` (ndim dims), with
+ * the caller's work w (NULL: a temporary one). DAMO_ERR_NOMEM only. */
+damo_status sprog_eval(const sprog *p, sp_work *w, int ndim, const int64_t *shape,
+                       const sp_view *in, const sp_view *out);
 
 #endif

@@ -32,11 +32,6 @@
 
 /* Each op's host form runs over n elements at once (the host evaluator
  * works in blocks); one element is a block of one. */
-#if defined(__x86_64__) && defined(__GNUC__) && defined(__ELF__)
-#define HOST_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define HOST_CLONES
-#endif
 #define HOST_FN(ID, cls, TYPE, UTYPE, MEMBER, EXPR)                          \
     HOST_CLONES static void host_##ID##_##cls(hval *r, const hval *A,        \
                                               const hval *B,                 \

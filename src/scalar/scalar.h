@@ -30,8 +30,10 @@ enum {
     VEC = 1u << 3,       /* the float form is valid on vector types */
     INDEX_C = 1u << 4,   /* argument c is the element's index in its own
                           * shape, not a value loaded (random draws) */
-    FMATH = 1u << 5      /* float64 form is kernels/fmath.h's: exact, and
+    FMATH = 1u << 5,     /* float64 form is kernels/fmath.h's: exact, and
                           * scalar only (the vector form is the device's) */
+    PASS_A = 1u << 6     /* the result is argument a, unchanged before its
+                          * conversion to the output dtype */
 };
 
 /* A host implementation over n elements: r[j] = op(a[j], b[j], c[j]),
