@@ -288,8 +288,15 @@ static damo_status reduce_on_thread(plan *p, pstep *s, const red_info *r, int nd
         rd += !red || pa->keepdims;
     }
     int64_t size = layout_size(&vl), reduced = size / kept;
+    /* 64-bit values already laid out as the rows (a whole contiguous array
+     * summed, say) are read where they are */
+    int in_place = !r->pro && (r->val == DAMO_FLOAT64 || r->val == DAMO_INT64 ||
+                               r->val == DAMO_UINT64);
+    for (int d = 0; d < nd && in_place; d++)
+        in_place = iter[d] == 1 || views[0].strides[d] == kstr[d] * reduced + str[MAX_OPS][d];
     size_t vbytes = r->pro ? ((size_t)size * damo_dtype_size(r->val) + 15) / 16 * 16 : 0;
-    char *mem = malloc(vbytes + (size_t)size * sizeof(hval) + (size_t)kept * 8 + 1);
+    size_t rbytes = in_place ? 0 : (size_t)size * sizeof(hval);
+    char *mem = malloc(vbytes + rbytes + (size_t)kept * 8 + 1);
     if (!mem)
         return err_set(e, DAMO_ERR_NOMEM, "out of memory reducing on the host");
     hval *rows = (hval *)(void *)(mem + vbytes);
@@ -299,10 +306,12 @@ static damo_status reduce_on_thread(plan *p, pstep *s, const red_info *r, int nd
         src = (sp_view){mem, vl.strides, 0};
         st = sprog_eval(r->pro, &s->work, nd, iter, views, &src);
     }
-    if (st == DAMO_OK)
+    if (in_place)
+        rows = (hval *)src.data + src.offset;
+    else if (st == DAMO_OK)
         gather(r, nd, iter, &src, kstr, str[MAX_OPS], reduced, rows);
     /* without an epilogue the results go straight to the output */
-    void *results = r->epi ? (void *)(rows + size) : views[n_ops].data;
+    void *results = r->epi ? (void *)(mem + vbytes + rbytes) : views[n_ops].data;
     int64_t roff = r->epi ? 0 : views[n_ops].offset;
     for (int64_t o = 0; o < kept && st == DAMO_OK; o++) {
         red_acc acc;
