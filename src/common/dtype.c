@@ -117,14 +117,17 @@ damo_dtype dtype_of_weak(weak_kind weak) { return weak == WEAK_FLOAT ? DAMO_FLOA
 
 /* Strided runs of elements: the dtype is switched on once per run, so
  * the host evaluator's loops stay tight. */
-#define LOAD_RUN(CT, M)                                                      \
+#define AS_IS(x) (x)
+#define TRUTH(x) ((x) != 0)
+#define LOAD_RUN_AS(CT, M, V)                                                \
     if (stride == 1)                                                         \
         for (int j = 0; j < n; j++)                                          \
-            dst[j].M = ((const CT *)base)[i + j];                            \
+            dst[j].M = V(((const CT *)base)[i + j]);                         \
     else                                                                     \
         for (int j = 0; j < n; j++)                                          \
-            dst[j].M = ((const CT *)base)[i + j * stride];                   \
+            dst[j].M = V(((const CT *)base)[i + j * stride]);                \
     break
+#define LOAD_RUN(CT, M) LOAD_RUN_AS(CT, M, AS_IS)
 HOST_CLONES static void load_run(damo_dtype t, const void *base, int64_t i, int64_t stride, hval *dst,
                                   int n)
 {
@@ -136,10 +139,7 @@ HOST_CLONES static void load_run(damo_dtype t, const void *base, int64_t i, int6
         return;
     }
     switch (t) {
-    case DAMO_BOOL:
-        for (int j = 0; j < n; j++)
-            dst[j].u = ((const uint8_t *)base)[i + j * stride] != 0;
-        break;
+    case DAMO_BOOL: LOAD_RUN_AS(uint8_t, u, TRUTH);
     case DAMO_INT8: LOAD_RUN(int8_t, i);
     case DAMO_INT16: LOAD_RUN(int16_t, i);
     case DAMO_INT32: LOAD_RUN(int32_t, i);
@@ -153,28 +153,27 @@ HOST_CLONES static void load_run(damo_dtype t, const void *base, int64_t i, int6
     }
 }
 #undef LOAD_RUN
+#undef LOAD_RUN_AS
 
 void hval_load_n(damo_dtype t, const void *base, int64_t i, int64_t stride, hval *dst, int n)
 {
     load_run(t, base, i, stride, dst, n);
 }
 
-#define STORE_RUN(CT, M)                                                     \
+#define STORE_RUN_AS(CT, M, V)                                               \
     if (stride == 1)                                                         \
         for (int j = 0; j < n; j++)                                          \
-            ((CT *)base)[i + j] = (CT)src[j].M;                              \
+            ((CT *)base)[i + j] = (CT)V(src[j].M);                           \
     else                                                                     \
         for (int j = 0; j < n; j++)                                          \
-            ((CT *)base)[i + j * stride] = (CT)src[j].M;                     \
+            ((CT *)base)[i + j * stride] = (CT)V(src[j].M);                  \
     break
+#define STORE_RUN(CT, M) STORE_RUN_AS(CT, M, AS_IS)
 HOST_CLONES static void store_run(damo_dtype t, void *base, int64_t i, int64_t stride,
                                    const hval *src, int n)
 {
     switch (t) {
-    case DAMO_BOOL:
-        for (int j = 0; j < n; j++)
-            ((uint8_t *)base)[i + j * stride] = src[j].u != 0;
-        break;
+    case DAMO_BOOL: STORE_RUN_AS(uint8_t, u, TRUTH);
     case DAMO_INT8: STORE_RUN(int8_t, i);
     case DAMO_INT16: STORE_RUN(int16_t, i);
     case DAMO_INT32: STORE_RUN(int32_t, i);
@@ -188,6 +187,9 @@ HOST_CLONES static void store_run(damo_dtype t, void *base, int64_t i, int64_t s
     }
 }
 #undef STORE_RUN
+#undef STORE_RUN_AS
+#undef AS_IS
+#undef TRUTH
 
 void hval_store_n(damo_dtype t, void *base, int64_t i, int64_t stride, const hval *src, int n)
 {
