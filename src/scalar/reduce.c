@@ -64,9 +64,17 @@ void red_init(red_kind k, damo_dtype acc, red_acc *a)
     }
 }
 
+/* Kahan's step on a float64 sum s with compensation c. An infinite sum
+ * keeps no compensation: inf - inf would make it NaN. */
+static inline void kahan64(double *s, double *c, double v)
+{
+    double y = v - *c, t = *s + y;
+    *c = isfinite(t) ? (t - *s) - y : 0;
+    *s = t;
+}
+
 /* Kahan's step in the acc dtype's host class (float32 adds round to float
- * as the device's do). An infinite sum keeps no compensation: inf - inf
- * would make it NaN. */
+ * as the device's do). */
 static void kahan(damo_dtype acc, red_acc *a, double v)
 {
     if (acc == DAMO_FLOAT32) {
@@ -74,9 +82,7 @@ static void kahan(damo_dtype acc, red_acc *a, double v)
         a->c.f32 = isfinite(t) ? (t - a->s.f32) - y : 0;
         a->s.f32 = t;
     } else {
-        double y = v - a->c.f64, t = a->s.f64 + y;
-        a->c.f64 = isfinite(t) ? (t - a->s.f64) - y : 0;
-        a->s.f64 = t;
+        kahan64(&a->s.f64, &a->c.f64, v);
     }
 }
 
@@ -141,16 +147,13 @@ int red_order_free(red_kind k, damo_dtype acc) { return !is_float(acc) || red_is
 /* A float64 sum's lanes over the whole blocks and vectors of red_row:
  * kahan() on arrays the compiler vectorizes (the lanes are independent;
  * 3.6 ns a value as red_step, one lane after another). */
-HOST_CLONES static void sum_f64_lanes(double *s, double *c, const hval *v, int64_t blocks, int64_t vectors,
-                          int lanes, int width)
+HOST_CLONES static void sum_f64_lanes(double *s, double *c, const hval *v, int64_t blocks,
+                                      int64_t vectors, int lanes, int width)
 {
     for (int64_t j = 0; j < vectors; j += j < blocks ? width : lanes) {
         int w = j < blocks ? width : lanes;
-        for (int l = 0; l < w; l++) {
-            double y = v[j + l].f64 - c[l], t = s[l] + y;
-            c[l] = isfinite(t) ? (t - s[l]) - y : 0;
-            s[l] = t;
-        }
+        for (int l = 0; l < w; l++)
+            kahan64(&s[l], &c[l], v[j + l].f64);
     }
 }
 
@@ -168,17 +171,20 @@ void red_row(red_kind k, damo_dtype in, damo_dtype acc, red_acc *a, const hval *
     int64_t blocks = lanes ? n / width * width : 0;
     int64_t vectors = lanes ? blocks + (n - blocks) / lanes * lanes : 0;
     if (fast) {
-        /* red_step's steps without its conversions and switch */
-        double s[RED_ROW_MAX], c[RED_ROW_MAX];
+        /* red_step's steps without its conversions and switch, the
+         * result's sum in registers */
+        double s[RED_ROW_MAX], c[RED_ROW_MAX], as = a->s.f64, ac = a->c.f64;
         for (int l = 0; l < width; l++)
             s[l] = c[l] = 0;
         sum_f64_lanes(s, c, v, blocks, vectors, lanes, width);
         for (int64_t j = vectors; j < n; j++)
-            kahan(DAMO_FLOAT64, a, v[j].f64);
+            kahan64(&as, &ac, v[j].f64);
         for (int l = 0; l < width; l++) {
-            kahan(DAMO_FLOAT64, a, s[l]);
-            kahan(DAMO_FLOAT64, a, -c[l]);
+            kahan64(&as, &ac, s[l]);
+            kahan64(&as, &ac, -c[l]);
         }
+        a->s.f64 = as;
+        a->c.f64 = ac;
         return;
     }
     for (int64_t j = 0; j < blocks; j += width)
