@@ -252,6 +252,30 @@ static int ref_slot(const sprog *p, sp_ref r)
     return r.kind == REF_INPUT ? r.index : p->n_in + r.index;
 }
 
+/* An instruction as the evaluator runs it, looked up once per work. */
+typedef struct sp_exec {
+    op_host_fn fn;         /* op_host */
+    int slot[3];           /* its arguments' values (ref_slot) */
+    unsigned char convert; /* bit k: argument k is converted; bit 3: the result */
+    unsigned char wrap;    /* integer results wrapped (op_wrap_n) */
+    unsigned char pass;    /* PASS_A */
+} sp_exec;
+
+static void exec_of(const sprog *p, int i, sp_exec *x)
+{
+    const sp_instr *in = &p->instr[i];
+    const op_types *t = &in->types;
+    x->fn = op_host(in->op, t->compute);
+    x->convert = t->out != t->compute ? 8 : 0;
+    for (int k = 0; k < in->n_args; k++) {
+        damo_dtype from = sprog_ref_dtype(p, in->args[k]);
+        x->slot[k] = ref_slot(p, in->args[k]);
+        x->convert |= (unsigned char)((from != t->via[k] || t->via[k] != t->compute) << k);
+    }
+    x->wrap = dtype_kind_of(t->compute) != KIND_FLOAT;
+    x->pass = in->n_args && (op_get(in->op)->flags & PASS_A) && !(x->convert & 9);
+}
+
 /* Instruction i of p over the n elements of a block, into its own block
  * (tmp: 3 blocks for conversions). An instruction over uniform values
  * computes one repeated value: where those values were kept from before,
@@ -261,32 +285,36 @@ static int ref_slot(const sprog *p, sp_ref r)
 static void eval_instr(const sprog *p, sp_work *w, int i, hval *tmp, int n)
 {
     const sp_instr *in = &p->instr[i];
+    const sp_exec *x = &w->exec[i];
     int slot = p->n_in + i, flags = V_UNIFORM | V_KEPT;
     for (int k = 0; k < in->n_args; k++)
-        flags &= w->flags[ref_slot(p, in->args[k])];
+        flags &= w->flags[x->slot[k]];
+    if (x->pass) {
+        w->val[slot] = w->val[x->slot[0]];
+        w->flags[slot] = (unsigned char)flags;
+        w->held_n[slot] = 0;
+        return;
+    }
     if ((flags & V_KEPT) && w->held_n[slot] >= n && w->val[slot] == w->mem + (size_t)slot * w->bs) {
         w->flags[slot] = (unsigned char)flags;
         return;
     }
     const hval *arg[3] = {tmp, tmp, tmp};
     for (int k = 0; k < in->n_args; k++) {
-        sp_ref r = in->args[k];
-        arg[k] = op_arg_convert_n(&in->types, k, sprog_ref_dtype(p, r), w->val[ref_slot(p, r)],
-                                  tmp + (size_t)k * w->bs, n);
-    }
-    int a_slot = in->n_args ? ref_slot(p, in->args[0]) : 0;
-    if ((op_get(in->op)->flags & PASS_A) && arg[0] == w->val[a_slot] &&
-        in->types.compute == in->types.out) {
-        w->val[slot] = arg[0];
-        w->flags[slot] = w->flags[a_slot] & (V_UNIFORM | V_KEPT);
-        w->held_n[slot] = 0;
-        return;
+        const hval *v = w->val[x->slot[k]];
+        arg[k] = x->convert & (1 << k)
+                     ? op_arg_convert_n(&in->types, k, sprog_ref_dtype(p, in->args[k]), v,
+                                        tmp + (size_t)k * w->bs, n)
+                     : v;
     }
     for (int k = in->n_args; k < 3; k++)
         arg[k] = arg[0];
     hval *res = w->mem + (size_t)slot * w->bs;
-    op_eval_n(in->op, in->types.compute, res, arg[0], arg[1], arg[2], n);
-    hval_convert_n(in->types.compute, in->types.out, res, res, n);
+    x->fn(res, arg[0], arg[1], arg[2], n);
+    if (x->wrap)
+        op_wrap_n(in->types.compute, res, n);
+    if (x->convert & 8)
+        hval_convert_n(in->types.compute, in->types.out, res, res, n);
     w->val[slot] = res;
     w->flags[slot] = (unsigned char)(flags & V_UNIFORM);
     w->held_n[slot] = (flags & V_UNIFORM) ? n : 0;
@@ -307,7 +335,7 @@ static damo_status work_ready(sp_work *w, const sprog *p, int bs)
         return DAMO_OK;
     size_t n_slots = (size_t)p->n_in + (size_t)p->n_instr;
     size_t n_vals = (n_slots + 3) * (size_t)bs, n_held = (size_t)p->n_in + 1;
-    size_t bytes = (n_vals + n_held) * sizeof(hval) +
+    size_t bytes = (n_vals + n_held) * sizeof(hval) + (size_t)p->n_instr * sizeof(sp_exec) +
                    n_slots * (sizeof(hval *) + sizeof(int) + 1);
     hval *mem = malloc(bytes);
     if (!mem)
@@ -317,7 +345,10 @@ static damo_status work_ready(sp_work *w, const sprog *p, int bs)
     w->bs = bs;
     w->mem = mem;
     w->held = mem + n_vals;
-    w->val = (const hval **)(void *)(w->held + n_held);
+    w->exec = (sp_exec *)(void *)(w->held + n_held);
+    for (int i = 0; i < p->n_instr; i++)
+        exec_of(p, i, &w->exec[i]);
+    w->val = (const hval **)(void *)(w->exec + p->n_instr);
     w->held_n = (int *)(void *)(w->val + n_slots);
     w->flags = (unsigned char *)(w->held_n + n_slots);
     for (size_t i = 0; i < n_slots; i++) {

@@ -97,6 +97,7 @@ typedef struct sp_work {
     int *held_n;          /* per input and instruction: how many elements
                            * of its block hold a uniform value (0: none) */
     unsigned char *flags; /* per input and instruction (program.c) */
+    struct sp_exec *exec; /* per instruction: how it runs (program.c) */
 } sp_work;
 
 void sp_work_free(sp_work *w);

@@ -220,13 +220,20 @@ static int host_class(damo_dtype t)
     }
 }
 
-void op_eval_n(scalar_op op, damo_dtype compute, hval *r, const hval *a, const hval *b,
-               const hval *c, int n)
+op_host_fn op_host(scalar_op op, damo_dtype compute) { return op_get(op)->host[host_class(compute)]; }
+
+void op_wrap_n(damo_dtype compute, hval *r, int n)
 {
-    op_get(op)->host[host_class(compute)](r, a, b, c, n);
     if (dtype_kind_of(compute) != KIND_FLOAT)
         for (int j = 0; j < n; j++)
             r[j] = hval_wrap(compute, r[j]);
+}
+
+void op_eval_n(scalar_op op, damo_dtype compute, hval *r, const hval *a, const hval *b,
+               const hval *c, int n)
+{
+    op_host(op, compute)(r, a, b, c, n);
+    op_wrap_n(compute, r, n);
 }
 
 hval op_eval(scalar_op op, damo_dtype compute, hval a, hval b, hval c)

@@ -89,9 +89,15 @@ const hval *op_arg_convert_n(const op_types *t, int k, damo_dtype from, const hv
                              int n);
 /* Evaluates op on values already converted to the compute dtype. */
 hval op_eval(scalar_op op, damo_dtype compute, hval a, hval b, hval c);
-/* The same over n elements into r (which must not be a, b or c). */
+/* The same over n elements into r (which must not be a, b or c): op_host's
+ * function, then op_wrap_n. */
 void op_eval_n(scalar_op op, damo_dtype compute, hval *r, const hval *a, const hval *b,
                const hval *c, int n);
+/* op's host form computing in `compute`, and what wraps its n results to
+ * an integer compute dtype's width (nothing for floats): apart, for a
+ * caller that looks the function up once. */
+op_host_fn op_host(scalar_op op, damo_dtype compute);
+void op_wrap_n(damo_dtype compute, hval *r, int n);
 
 /* The shared integer helpers (kernels/intmath.h) as OpenCL source, for
  * kernels whose expressions call them. */
