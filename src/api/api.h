@@ -35,6 +35,8 @@ typedef struct fn_input {
     const damo_var *var;  /* in the function graph */
     char *name;           /* call-by-name key, or NULL */
     damo_array *dflt;     /* default value, or NULL */
+    char label[256];      /* var_label of var for messages, made once so
+                           * that a call formats none */
 } fn_input;
 
 /* What compiling a function cost (damo_function_get_profile). */

@@ -116,8 +116,7 @@ damo_arg damo_named(const char *name, damo_arg value)
 static damo_status bind_one(damo_function *f, size_t i, const damo_arg *arg)
 {
     const fn_input *in = &f->inputs[i];
-    char lab[256];
-    var_label(in->var, lab, sizeof lab);
+    const char *lab = in->label;
     if (f->bound[i])
         return err_set(&f->err, DAMO_ERR_NAME, "input %s is given twice", lab);
     if (arg->kind == DAMO_VALUE_ARRAY)

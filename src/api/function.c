@@ -23,8 +23,10 @@ damo_function *function_new(damo_ctx *ctx, plan *pl, unsigned flags, damo_err *e
     f->flags = flags;
     f->plan = pl;
     f->n_inputs = pl->n_inputs;
-    for (size_t i = 0; i < f->n_inputs; i++)
+    for (size_t i = 0; i < f->n_inputs; i++) {
         f->inputs[i].var = pl->fg->inputs[i];
+        var_label(f->inputs[i].var, f->inputs[i].label, sizeof f->inputs[i].label);
+    }
     return f;
 }
 

@@ -154,6 +154,8 @@ damo_status plan_run(plan *p, damo_array *const *inputs, damo_array **outputs, d
     for (size_t u = 0; u < p->n_updates && st == DAMO_OK; u++) {
         const damo_array *a = p->cur[p->result_val[p->n_outputs + u]];
         char lab[300];
+        if (gtype_accepts(&p->targets[u]->type, a->dtype, a->ndim, a->shape, 1))
+            continue;
         snprintf(lab, sizeof lab, "'%s' (its new value)",
                  p->targets[u]->name ? p->targets[u]->name : "<unnamed shared>");
         st = gtype_check(&p->targets[u]->type, a->dtype, a->ndim, a->shape, 1, "update of", lab, e);

@@ -190,6 +190,9 @@ int gtype_fits_into(const gtype *u, const gtype *t);
  * updates all use it. The message says "<what> <label>: ..." on e. */
 damo_status gtype_check(const gtype *t, damo_dtype dtype, int ndim, const int64_t *shape,
                         int same_dtype, const char *what, const char *label, damo_err *e);
+/* 1 when gtype_check would return DAMO_OK: a caller may then skip making
+ * its label. */
+int gtype_accepts(const gtype *t, damo_dtype dtype, int ndim, const int64_t *shape, int same_dtype);
 /* "(2, None)" style text of a static shape into buf. */
 const char *gtype_shape_str(const gtype *t, char *buf, size_t size);
 /* A short label for messages: the name in quotes, or "add(x, <constant>)"

@@ -60,21 +60,41 @@ damo_status gtype_broadcast(const gtype *const *ts, int n, gtype *out, int *bad_
     return DAMO_OK;
 }
 
-damo_status gtype_check(const gtype *t, damo_dtype dtype, int ndim, const int64_t *shape,
-                        int same_dtype, const char *what, const char *label, damo_err *e)
+/* What of (dtype, ndim, shape) t rejects: 0 nothing, 1 the dtype, 2 the
+ * number of dimensions, 3 + d dimension d's size. */
+static int gtype_mismatch(const gtype *t, damo_dtype dtype, int ndim, const int64_t *shape,
+                          int same_dtype)
 {
     if (same_dtype && dtype != t->dtype)
-        return err_set(e, DAMO_ERR_TYPE, "%s %s: expected %s, got %s", what, label,
-                       damo_dtype_name(t->dtype), damo_dtype_name(dtype));
+        return 1;
     if (ndim != t->ndim)
-        return err_set(e, DAMO_ERR_SHAPE, "%s %s: expected %d dimensions, got %d", what, label,
-                       t->ndim, ndim);
+        return 2;
     for (int d = 0; d < ndim; d++)
         if (t->shape[d] != DAMO_DIM_UNKNOWN && shape[d] != DAMO_DIM_UNKNOWN &&
             t->shape[d] != shape[d])
-            return err_set(e, DAMO_ERR_SHAPE, "%s %s: dimension %d must be %lld, got %lld", what,
-                           label, d, (long long)t->shape[d], (long long)shape[d]);
-    return DAMO_OK;
+            return 3 + d;
+    return 0;
+}
+
+int gtype_accepts(const gtype *t, damo_dtype dtype, int ndim, const int64_t *shape, int same_dtype)
+{
+    return !gtype_mismatch(t, dtype, ndim, shape, same_dtype);
+}
+
+damo_status gtype_check(const gtype *t, damo_dtype dtype, int ndim, const int64_t *shape,
+                        int same_dtype, const char *what, const char *label, damo_err *e)
+{
+    int m = gtype_mismatch(t, dtype, ndim, shape, same_dtype), d = m - 3;
+    if (!m)
+        return DAMO_OK;
+    if (m == 1)
+        return err_set(e, DAMO_ERR_TYPE, "%s %s: expected %s, got %s", what, label,
+                       damo_dtype_name(t->dtype), damo_dtype_name(dtype));
+    if (m == 2)
+        return err_set(e, DAMO_ERR_SHAPE, "%s %s: expected %d dimensions, got %d", what, label,
+                       t->ndim, ndim);
+    return err_set(e, DAMO_ERR_SHAPE, "%s %s: dimension %d must be %lld, got %lld", what, label, d,
+                   (long long)t->shape[d], (long long)shape[d]);
 }
 
 const char *gtype_shape_str(const gtype *t, char *buf, size_t size)
