@@ -191,7 +191,8 @@ static void test_kept(void)
     /* s filled to x's shape, as a gradient's seed is: the fused step then
      * reads it as a broadcast input */
     damo_var *sx = damo_fill(x, s);
-    damo_var *y = damo_add(damo_mul(x, damo_add(sx, damo_float(g, 1))), damo_mul(c, damo_mul(sx, sx)));
+    damo_var *y = damo_add(damo_mul(x, damo_add(sx, damo_float(g, 1))),
+                           damo_mul(c, damo_mul(sx, sx)));
     damo_var *in[] = {x, c, s};
     damo_function *f = damo_function_simple(g, 3, in, 1, &y, DAMO_FN_PROFILE);
     CHECK_MSG(f, "%s", damo_graph_errmsg(g));
@@ -200,7 +201,8 @@ static void test_kept(void)
     static const int64_t shapes[][2] = {{3, 5}, {3, 5}, {2, 700}, {2, 700}, {3, 5}, {4, 1100}};
     for (size_t k = 0; f && k < sizeof ss / sizeof ss[0]; k++) {
         int64_t rows = shapes[k][0], cols = shapes[k][1];
-        double *xv = malloc((size_t)(rows * cols) * sizeof *xv), cv[4], *got = malloc((size_t)(rows * cols) * sizeof *got);
+        size_t n = (size_t)(rows * cols);
+        double *xv = malloc(n * sizeof *xv), *got = malloc(n * sizeof *got), cv[4];
         for (int64_t i = 0; i < rows * cols; i++)
             xv[i] = value((int)i);
         for (int64_t r = 0; r < rows; r++)
@@ -208,8 +210,8 @@ static void test_kept(void)
         damo_array *xa = damo_array_from_data(ctx, DAMO_FLOAT64, 2, shapes[k], xv);
         damo_array *ca = damo_array_from_data(ctx, DAMO_FLOAT64, 2, (const int64_t[]){rows, 1}, cv);
         damo_array *out = NULL;
-        CHECK(damo_call(f, (damo_arg[]){DAMO_ARG(xa), DAMO_ARG(ca), DAMO_FLOAT(ss[k])}, 3, &out, 1) ==
-              DAMO_OK);
+        damo_arg args[] = {DAMO_ARG(xa), DAMO_ARG(ca), DAMO_FLOAT(ss[k])};
+        CHECK(damo_call(f, args, 3, &out, 1) == DAMO_OK);
         if (out && damo_array_read(out, got) == DAMO_OK) {
             int64_t bad = 0;
             for (int64_t i = 0; i < rows * cols; i++)
@@ -231,7 +233,8 @@ static void test_kept(void)
         damo_array *xa = damo_array_from_data(ctx, DAMO_FLOAT64, 2, (const int64_t[]){3, 5}, xv);
         damo_array *ca = damo_array_from_data(ctx, DAMO_FLOAT64, 2, (const int64_t[]){rows, 1}, cv);
         damo_array *out = NULL;
-        damo_status st = damo_call(f, (damo_arg[]){DAMO_ARG(xa), DAMO_ARG(ca), DAMO_FLOAT(2)}, 3, &out, 1);
+        damo_arg args[] = {DAMO_ARG(xa), DAMO_ARG(ca), DAMO_FLOAT(2)};
+        damo_status st = damo_call(f, args, 3, &out, 1);
         CHECK_INT(st, k == 1 ? DAMO_ERR_SHAPE : DAMO_OK);
         if (k == 1)
             CHECK_MSG(strstr(damo_last_errmsg(), "cannot be broadcast"), "%s", damo_last_errmsg());
