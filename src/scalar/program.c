@@ -295,7 +295,8 @@ static void eval_instr(const sprog *p, sp_work *w, int i, hval *tmp, int n)
         w->held_n[slot] = 0;
         return;
     }
-    if ((flags & V_KEPT) && w->held_n[slot] >= n && w->val[slot] == w->mem + (size_t)slot * w->bs) {
+    /* held_n is set only below, where val becomes the own block */
+    if ((flags & V_KEPT) && w->held_n[slot] >= n) {
         w->flags[slot] = (unsigned char)flags;
         return;
     }

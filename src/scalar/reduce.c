@@ -161,10 +161,7 @@ void red_row(red_kind k, damo_dtype in, damo_dtype acc, red_acc *a, const hval *
              int lanes, int chains)
 {
     int fast = (k == RED_SUM || k == RED_MEAN) && in == DAMO_FLOAT64 && acc == DAMO_FLOAT64;
-    red_acc lane[RED_ROW_MAX];
     int width = lanes * chains;
-    for (int l = 0; l < width; l++)
-        red_init(k, acc, &lane[l]);
     /* whole blocks of every chain, then vectors into chain 0, then the
      * rest one value at a time into the result's own accumulator (with no
      * lanes, all of them); lanes are independent chains, taken in turn */
@@ -187,6 +184,9 @@ void red_row(red_kind k, damo_dtype in, damo_dtype acc, red_acc *a, const hval *
         a->c.f64 = ac;
         return;
     }
+    red_acc lane[RED_ROW_MAX];
+    for (int l = 0; l < width; l++)
+        red_init(k, acc, &lane[l]);
     for (int64_t j = 0; j < blocks; j += width)
         for (int l = 0; l < width; l++)
             red_step(k, in, acc, &lane[l], v[j + l], j + l);

@@ -229,16 +229,10 @@ void op_wrap_n(damo_dtype compute, hval *r, int n)
             r[j] = hval_wrap(compute, r[j]);
 }
 
-void op_eval_n(scalar_op op, damo_dtype compute, hval *r, const hval *a, const hval *b,
-               const hval *c, int n)
-{
-    op_host(op, compute)(r, a, b, c, n);
-    op_wrap_n(compute, r, n);
-}
-
 hval op_eval(scalar_op op, damo_dtype compute, hval a, hval b, hval c)
 {
     hval r;
-    op_eval_n(op, compute, &r, &a, &b, &c, 1);
+    op_host(op, compute)(&r, &a, &b, &c, 1);
+    op_wrap_n(compute, &r, 1);
     return r;
 }

@@ -38,7 +38,7 @@ enum {
 
 /* A host implementation over n elements: r[j] = op(a[j], b[j], c[j]),
  * arguments held in the compute dtype's class (see hval), results in the
- * same class (not yet wrapped to the dtype's width: op_eval_n does that).
+ * same class (not yet wrapped to the dtype's width: op_wrap_n does that).
  * Arguments an op does not take may point anywhere readable for n. */
 typedef void (*op_host_fn)(hval *r, const hval *a, const hval *b, const hval *c, int n);
 
@@ -89,13 +89,10 @@ const hval *op_arg_convert_n(const op_types *t, int k, damo_dtype from, const hv
                              int n);
 /* Evaluates op on values already converted to the compute dtype. */
 hval op_eval(scalar_op op, damo_dtype compute, hval a, hval b, hval c);
-/* The same over n elements into r (which must not be a, b or c): op_host's
- * function, then op_wrap_n. */
-void op_eval_n(scalar_op op, damo_dtype compute, hval *r, const hval *a, const hval *b,
-               const hval *c, int n);
-/* op's host form computing in `compute`, and what wraps its n results to
- * an integer compute dtype's width (nothing for floats): apart, for a
- * caller that looks the function up once. */
+/* op's host form computing in `compute` (over n elements into r, which
+ * must not be a, b or c), and what wraps its n results to an integer
+ * compute dtype's width (nothing for floats): op_eval does both for one
+ * element; the host evaluator looks the function up once per program. */
 op_host_fn op_host(scalar_op op, damo_dtype compute);
 void op_wrap_n(damo_dtype compute, hval *r, int n);
 
